@@ -1,0 +1,53 @@
+# segmint: two commands set everything up on a fresh machine.
+#   make demo   venv + install + sample company + full pipeline on DuckDB + HTML report
+#   make test   venv + install + lint (ruff, mypy) + the whole pytest suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= demo
+DEMO_CUSTOMERS ?= 20000
+UV_VERSION := 0.13.9
+
+.PHONY: demo test lint format bench install java clean lock
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) scripts/check_python.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+# Spark needs a JVM; install one from the distribution if the machine has none.
+java:
+	@bash scripts/ensure_java.sh
+
+demo: install
+	$(BIN)/segmint generate --customers $(DEMO_CUSTOMERS) --seed 7 --out $(DEMO_DIR)/data
+	$(BIN)/segmint run $(DEMO_DIR)/data/segmint.yml --report $(DEMO_DIR)/report.html
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+test: install java lint
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/pytest -q --timeout 900
+
+bench: install java
+	$(BIN)/python bench/run.py
+
+# Re-pin every dependency (run after editing pyproject.toml).
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -q -o requirements.lock
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .mypy_cache .ruff_cache .pytest_cache

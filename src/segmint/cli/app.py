@@ -1,0 +1,303 @@
+"""The `segmint` command line: a thin layer over `segmint.Project`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from segmint.cli.progress import RichProgress
+from segmint.errors import ConfigError, SegmintError
+from segmint.pipeline.project import Project
+from segmint.project.loader import project_json_schema
+from segmint.project.starter import STARTER_PROJECT
+
+app = typer.Typer(
+    name="segmint",
+    help="Warehouse-native customer segmentation: govern, unify, score and segment customers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+
+ProjectArg = Annotated[Path, typer.Argument(help="The project file (segmint.yml).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
+
+
+def _emit_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str, indent=2) + "\n")
+
+
+def _guard(action: Callable[[], None]) -> None:
+    """Run a command; known errors become one red line and a non-zero exit."""
+    try:
+        action()
+    except SegmintError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return list(clean.to_dict("records"))
+
+
+def _pct(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
+
+
+def _ok(flag: Any) -> str:
+    return "[green]pass[/]" if bool(flag) else "[red]FAIL[/]"
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """segmint: collect → govern → unify → tag → predict → segment → activate → measure."""
+    _state["debug"] = debug
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter project.")] = Path(
+        "segmint.yml"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter project file."""
+
+    def action() -> None:
+        if path.exists() and not force:
+            raise ConfigError(f"{path} already exists; use --force to overwrite it")
+        path.write_text(STARTER_PROJECT, encoding="utf-8")
+        err.print(f"wrote {path}")
+
+    _guard(action)
+
+
+@app.command()
+def schema(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write to a file instead of stdout.")
+    ] = None,
+) -> None:
+    """Write the JSON Schema of segmint.yml (for editors and CI validation)."""
+    text = json.dumps(project_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"wrote {out_file}")
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the company into.")],
+    customers: Annotated[int, typer.Option(help="Number of customers.", min=10)] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed → same bytes).")] = 7,
+    as_of: Annotated[dt.datetime | None, typer.Option(help="End of the history (UTC).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate a realistic multi-source retail company with ground truth."""
+
+    def action() -> None:
+        from segmint.generate import generate_company
+
+        with RichProgress(err, enabled=not as_json) as bars:
+            company = generate_company(
+                out_dir, customers=customers, seed=seed, as_of=as_of, progress=bars.fraction
+            )
+        summary = {
+            "out_dir": str(company.out_dir),
+            "project_file": str(company.project_file),
+            "as_of": company.as_of.isoformat(),
+            "row_counts": company.row_counts,
+            "bad_rows": company.bad_rows,
+        }
+        if as_json:
+            _emit_json(summary)
+            return
+        table = Table(title=f"Generated company ({customers:,} customers, seed {seed})")
+        table.add_column("source")
+        table.add_column("rows", justify="right")
+        for name, rows in company.row_counts.items():
+            table.add_row(name, f"{rows:,}")
+        out.print(table)
+        out.print(f"project file: [bold]{company.project_file}[/]")
+
+    _guard(action)
+
+
+@app.command()
+def run(
+    project: ProjectArg,
+    as_of: Annotated[
+        dt.datetime | None, typer.Option("--as-of", help="Analysis time (UTC).")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="HTML report path (default: the project's).")
+    ] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Skip the HTML report.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the pipeline and publish its tables atomically."""
+
+    def action() -> None:
+        proj = Project.load(project)
+        target: Path | bool = False if no_report else (report or True)
+        with RichProgress(err, enabled=not as_json) as bars:
+            manifest = proj.run(as_of=as_of, report=target, progress=bars)
+        if as_json:
+            _emit_json(manifest.to_json())
+            return
+        sources = Table(title=f"Run {manifest.run_id} — {manifest.status}")
+        for column in ("source", "entity", "read", "loaded", "quarantined"):
+            sources.add_column(
+                column, justify="left" if column in ("source", "entity") else "right"
+            )
+        for s in manifest.sources:
+            sources.add_row(
+                s.source,
+                s.entity,
+                f"{s.rows_read:,}",
+                f"{s.rows_loaded:,}",
+                f"{s.rows_quarantined:,}",
+            )
+        out.print(sources)
+        stages = Table(title="Stages")
+        stages.add_column("stage")
+        stages.add_column("seconds", justify="right")
+        stages.add_column("rows", justify="right")
+        for st in manifest.stages:
+            stages.add_row(st.stage, f"{st.seconds:.2f}", f"{st.rows:,}")
+        out.print(stages)
+        warehouse = proj.loaded.spec.warehouse
+        where = getattr(warehouse, "path", None)
+        if where is not None:
+            out.print(f"warehouse: [bold]{proj.loaded.resolve(where)}[/]")
+        if manifest.report:
+            out.print(f"report:    [bold]{manifest.report}[/]")
+
+    _guard(action)
+
+
+@app.command()
+def quality(project: ProjectArg, as_json: JsonOpt = False) -> None:
+    """Show the latest data-quality results."""
+
+    def action() -> None:
+        results, top = Project.load(project).quality()
+        if as_json:
+            _emit_json(
+                {
+                    "sources": _records(results.sources),
+                    "fields": _records(results.fields),
+                    "quarantine_top": _records(top),
+                }
+            )
+            return
+        src = Table(title="Sources")
+        for column in (
+            "source",
+            "read",
+            "loaded",
+            "quarantined",
+            "dups",
+            "conflicts",
+            "orphans",
+            "fresh (h)",
+            "status",
+        ):
+            src.add_column(column, justify="left" if column == "source" else "right")
+        for r in results.sources.itertuples(index=False):
+            fresh = "" if pd.isna(r.freshness_hours) else f"{r.freshness_hours:.1f}"
+            src.add_row(
+                r.source,
+                f"{r.rows_read:,}",
+                f"{r.rows_loaded:,}",
+                f"{r.rows_quarantined:,}",
+                f"{r.duplicate_rows:,}",
+                f"{r.key_conflicts:,}",
+                f"{r.orphans:,}",
+                fresh,
+                _ok(r.passed),
+            )
+        out.print(src)
+        fields = Table(title="Fields")
+        for column in ("source", "field", "complete", "valid", "dup", "status"):
+            fields.add_column(column, justify="left" if column in ("source", "field") else "right")
+        for f in results.fields.itertuples(index=False):
+            fields.add_row(
+                f.source,
+                f.field,
+                _pct(f.completeness),
+                _pct(f.validity),
+                _pct(f.duplicate_pct),
+                _ok(f.completeness_passed and f.validity_passed),
+            )
+        out.print(fields)
+        reasons = Table(title="Top quarantine reasons")
+        for column in ("source", "rule", "rows", "example"):
+            reasons.add_column(column, justify="right" if column == "rows" else "left")
+        for q in top.itertuples(index=False):
+            reasons.add_row(q.source, q.rule, f"{q.rows:,}", f"line {q.example_line}: {q.message}")
+        out.print(reasons)
+
+    _guard(action)
+
+
+@app.command()
+def export(
+    project: ProjectArg,
+    table: Annotated[str, typer.Argument(help="A published table (see 'segmint tables').")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    out_file: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("export.csv"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a published table to CSV or Parquet."""
+
+    def action() -> None:
+        if fmt not in ("csv", "parquet"):
+            raise ConfigError(f"--format must be csv or parquet, not {fmt!r}")
+        chosen: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
+        rows = Project.load(project).export(table, chosen, out_file)
+        if as_json:
+            _emit_json({"table": table, "format": fmt, "out": str(out_file), "rows": rows})
+        else:
+            out.print(f"wrote {rows:,} rows of {table} to {out_file}")
+
+    _guard(action)
+
+
+@app.command()
+def tables(project: ProjectArg, as_json: JsonOpt = False) -> None:
+    """List the published tables."""
+
+    def action() -> None:
+        names = Project.load(project).tables()
+        if as_json:
+            _emit_json({"tables": names})
+        else:
+            for name in names:
+                out.print(name)
+
+    _guard(action)
+
+
+def main() -> None:
+    """Entry point of the `segmint` script."""
+    app()

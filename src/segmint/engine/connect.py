@@ -1,0 +1,97 @@
+"""Bind a project's warehouse settings to an Ibis backend."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import ibis
+
+from segmint.engine.engine import Capabilities, Engine
+from segmint.errors import BackendCapabilityError, ConfigError
+from segmint.project.loader import LoadedProject
+from segmint.project.spec import DuckDBWarehouse, IbisWarehouse, SparkWarehouse
+
+_SPARK_SESSION: Any = None
+
+
+def connect_duckdb(
+    path: Path, threads: int | None = None, memory_limit: str | None = None
+) -> Engine:
+    """The embedded default: a DuckDB file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {}
+    if threads:
+        config["threads"] = threads
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    try:
+        con = ibis.duckdb.connect(str(path), **config)
+    except Exception as exc:
+        raise ConfigError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
+    return Engine(con, "duckdb", Capabilities(transactional_ddl=True))
+
+
+def spark_session(master: str, warehouse_dir: Path, conf: dict[str, str]) -> Any:
+    """One Spark session per process, configured for reproducible, UTC, non-ANSI SQL."""
+    global _SPARK_SESSION
+    if _SPARK_SESSION is not None:
+        return _SPARK_SESSION
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise BackendCapabilityError(
+            "the Spark engine needs pyspark: pip install 'segmint[spark]'"
+        ) from exc
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("segmint")
+        .config("spark.sql.warehouse.dir", str(warehouse_dir))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.legacy.createHiveTableByDefault", "false")
+        .config("spark.sql.legacy.allowNonEmptyLocationInCTAS", "true")
+    )
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    _SPARK_SESSION = session
+    return session
+
+
+def connect_spark(master: str, warehouse_dir: Path, database: str, conf: dict[str, str]) -> Engine:
+    """Spark, local or on a cluster, through Ibis."""
+    session = spark_session(master, warehouse_dir, conf)
+    session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    session.catalog.setCurrentDatabase(database)
+    con = ibis.pyspark.connect(session)
+    return Engine(con, "spark", Capabilities(transactional_ddl=False))
+
+
+def connect(project: LoadedProject) -> Engine:
+    """The engine a project declares."""
+    warehouse = project.spec.warehouse
+    if isinstance(warehouse, DuckDBWarehouse):
+        return connect_duckdb(
+            project.resolve(warehouse.path), warehouse.threads, warehouse.memory_limit
+        )
+    if isinstance(warehouse, SparkWarehouse):
+        return connect_spark(
+            warehouse.master,
+            project.resolve(warehouse.warehouse_dir),
+            warehouse.database,
+            warehouse.conf,
+        )
+    if isinstance(warehouse, IbisWarehouse):
+        try:
+            con = ibis.connect(warehouse.url)
+        except Exception as exc:
+            raise ConfigError(f"cannot connect to {warehouse.url}: {exc}") from exc
+        return Engine(con, con.name, Capabilities(transactional_ddl=False))
+    raise ConfigError(f"unknown warehouse engine {warehouse!r}")  # pragma: no cover

@@ -1,0 +1,176 @@
+"""Deterministic identity: records sharing a normalised identifier are one customer.
+
+The record-identifier graph is solved inside the engine by iterative min-label propagation
+(each round is one SQL query over the edge table), so it runs on DuckDB and Spark alike and
+never pulls edges into Python. Hubs — identifier values seen with too many other
+identifiers, or on the deny-list — link nothing and are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from segmint.engine.engine import Engine, table_name
+from segmint.errors import IdentityError
+from segmint.ingest.stage import RECORD_KEY, SOURCE
+from segmint.project.entities import ENTITIES
+from segmint.project.spec import IdentitySettings
+
+
+@dataclass(frozen=True)
+class IdentityResult:
+    """Run tables identity built and its headline numbers."""
+
+    identity_map: str
+    hubs: str
+    records: int
+    customers: int
+    hubs_blocked: int
+    iterations: int
+
+
+def _edges(engine: Engine, entity_tables: dict[str, str], settings: IdentitySettings) -> ir.Table:
+    """One row per (record, identifier type, normalised value)."""
+    parts = []
+    for entity_name, physical in entity_tables.items():
+        entity = ENTITIES[entity_name]
+        table = engine.table(physical)
+        for kind in settings.identifiers:
+            if kind not in entity.columns_by_name:
+                continue
+            value = table[kind]
+            parts.append(
+                table.filter(value.notnull()).select(
+                    entity=ibis.literal(entity_name),
+                    source=table[SOURCE],
+                    record_key=table[RECORD_KEY],
+                    id_type=ibis.literal(kind),
+                    id_value=value.cast("string"),
+                )
+            )
+    if not parts:
+        raise IdentityError("no source maps an identifier column; nothing to unify")
+    return ibis.union(*parts).distinct()
+
+
+def _records(engine: Engine, entity_tables: dict[str, str]) -> ir.Table:
+    parts = []
+    for entity_name, physical in entity_tables.items():
+        if entity_name == "order_items":
+            continue
+        table = engine.table(physical)
+        parts.append(
+            table.select(
+                entity=ibis.literal(entity_name), source=table[SOURCE], record_key=table[RECORD_KEY]
+            )
+        )
+    return ibis.union(*parts)
+
+
+def resolve_identity(
+    engine: Engine,
+    run_id: str,
+    entity_tables: dict[str, str],
+    settings: IdentitySettings,
+    progress: Callable[[int], None] | None = None,
+) -> IdentityResult:
+    """Build `identity_map` (source, entity, record_key, customer_id) and `identity_hubs`."""
+
+    def name(base: str) -> str:
+        return engine.run_table(run_id, base)
+
+    records = engine.materialize(
+        name("id_records"),
+        _records(engine, entity_tables).mutate(
+            node=ibis.row_number().over(order_by=["source", "record_key"])
+        ),
+    )
+    edges = _edges(engine, entity_tables, settings)
+    edges = engine.materialize(
+        name("id_edges"),
+        edges.join(records, ["source", "record_key"]).select(
+            edges.id_type, edges.id_value, records.node
+        ),
+    )
+
+    # Hubs: values on the deny-list, or seen with too many distinct other identifiers.
+    partners = (
+        edges.join(edges.view(), "node")
+        .filter(lambda t: (t.id_type != t.id_type_right) | (t.id_value != t.id_value_right))
+        .group_by(["id_type", "id_value"])
+        .aggregate(partners=lambda t: (t.id_type_right + ":" + t.id_value_right).nunique())
+    )
+    denied = edges.filter(edges.id_value.isin(settings.deny)).select("id_type", "id_value")
+    denied = denied.distinct().mutate(partners=ibis.null("int64"), reason=ibis.literal("deny-list"))
+    too_many = partners.filter(partners.partners > settings.max_partners_per_identifier).mutate(
+        reason=ibis.literal("too many partners")
+    )
+    too_many = too_many.anti_join(denied, ["id_type", "id_value"])
+    hubs = engine.materialize(
+        name("identity_hubs"), ibis.union(denied, too_many.cast(denied.schema()))
+    )
+
+    links = edges.anti_join(hubs, ["id_type", "id_value"])
+    ids = links.select("id_type", "id_value").distinct()
+    ids = ids.mutate(idn=ibis.row_number().over(order_by=["id_type", "id_value"]))
+    links = engine.materialize(
+        name("id_links"), links.join(ids, ["id_type", "id_value"]).select("node", "idn")
+    )
+
+    labels = engine.materialize(name("id_labels_0"), records.select("node", label=records.node))
+    iterations = 0
+    for iteration in range(1, settings.max_iterations + 1):
+        iterations = iteration
+        id_label = (
+            links.join(labels, "node").group_by("idn").aggregate(label=lambda t: t.label.min())
+        )
+        candidate = (
+            links.join(id_label, "idn")
+            .group_by("node")
+            .aggregate(candidate=lambda t: t.label.min())
+        )
+        joined = labels.left_join(candidate, "node")
+        new_labels = joined.select(
+            node=joined.node,
+            label=ibis.least(joined.label, joined.candidate.fill_null(joined.label)),
+        )
+        updated = engine.materialize(name(f"id_labels_{iteration}"), new_labels)
+        changed = engine.scalar(
+            updated.join(labels, "node").filter(lambda t: t.label != t.label_right).count()
+        )
+        engine.drop(table_name(labels))
+        labels = updated
+        if progress is not None:
+            progress(iteration)
+        if changed == 0:
+            break
+    else:
+        raise IdentityError(
+            f"label propagation did not converge in {settings.max_iterations} rounds; "
+            "raise identity.max_iterations"
+        )
+
+    component = labels.select(
+        "node",
+        customer_id=ibis.literal("C")
+        + (ibis.dense_rank().over(order_by=labels.label) + 1).cast("string").lpad(9, "0"),
+    )
+    identity = engine.materialize(
+        name("identity_map"),
+        records.join(component, "node").select("source", "entity", "record_key", "customer_id"),
+    )
+    for temp in ("id_records", "id_edges", "id_links"):
+        engine.drop(name(temp))
+    engine.drop(table_name(labels))
+    return IdentityResult(
+        identity_map=table_name(identity),
+        hubs=table_name(hubs),
+        records=int(engine.scalar(identity.count())),
+        customers=int(engine.scalar(identity.customer_id.nunique())),
+        hubs_blocked=int(engine.scalar(hubs.count())),
+        iterations=iterations,
+    )

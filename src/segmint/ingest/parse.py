@@ -1,0 +1,324 @@
+"""Typed parsing and validation of text values, as Ibis expressions.
+
+Every parser takes the (already normalised) text of one column and returns a `Parsed`: the
+typed value (null when the text is empty or invalid) and a rule code (null when the value is
+fine). The same expressions run on DuckDB and Spark: no `strptime`, which raises on DuckDB,
+but regular expressions, canonical text and `try_cast`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from segmint.project.entities import Column, ColumnType
+
+# Full-width ASCII (U+FF01-U+FF5E) and the ideographic space map to their half-width forms.
+_FULL = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+_HALF = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+
+#: What each rule code means, for messages and the report.
+RULES: dict[str, str] = {
+    "malformed_row": "the line does not parse (wrong number of fields or not JSON)",
+    "missing_required": "a required value is empty",
+    "unparseable_timestamp": "not a recognisable date-time",
+    "unparseable_date": "not a recognisable date",
+    "unparseable_amount": "not a recognisable amount",
+    "unparseable_number": "not a number",
+    "unparseable_bool": "not a yes/no value",
+    "negative_amount": "amount below zero",
+    "absurd_amount": "amount implausibly large",
+    "out_of_range": "number outside its allowed range",
+    "future_timestamp": "timestamp later than the as-of time allows",
+    "implausible_timestamp": "timestamp before 1970",
+    "age_out_of_range": "birth date gives an impossible age",
+    "malformed_phone": "not a valid phone number",
+    "malformed_email": "not a valid e-mail address",
+    "unknown_enum": "value not in the allowed list",
+    "duplicate_row": "exact copy of an earlier row",
+    "key_conflict": "primary key repeated with different content",
+}
+
+# 2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日, each optionally with 14:03[:00[.123]] and an
+# offset (Z, +08:00, +0800). Groups: 1 y, 2 m, 3 d, 4 H, 5 M, 6 S, 7 offset.
+_DATETIME = (
+    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+    r"(?:(?:[ T]+|日)(\d{1,2})[:时點点](\d{1,2})(?:[:分](\d{1,2})(?:\.\d+)?秒?)?)?"
+    r" ?(Z|[+-]\d{2}:?\d{2})?$"
+)
+# 20260305 or 20260305140300
+_COMPACT = r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?$"
+_MONEY_STRIP = r"[\s,¥￥$€£]|RMB|CNY|USD|元"
+_NUMBER = r"^[-+]?\d+(\.\d+)?$"
+_EMAIL = r"^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$"
+
+
+RuleFn = Callable[[ir.StringValue, ir.Value], ir.StringValue]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A typed value, and how to find the rule it broke from (text, value) columns.
+
+    The rule is a function so that it can be applied to the already computed value column:
+    SQL has no common-subexpression reuse, and repeating a parse inside every rule would
+    multiply the query's size.
+    """
+
+    value: ir.Value
+    rule: RuleFn
+
+
+def _null_rule() -> ir.StringValue:
+    return ibis.null(str)
+
+
+def _invalid_when_null(rule: str) -> RuleFn:
+    """The rule for parsers whose only failure is: text given, no value."""
+
+    def check(text: ir.StringValue, value: ir.Value) -> ir.StringValue:
+        return ibis.cases((text.notnull() & value.isnull(), ibis.literal(rule)), else_=_null_rule())
+
+    return check
+
+
+def _no_rule(text: ir.StringValue, value: ir.Value) -> ir.StringValue:
+    return _null_rule()
+
+
+def normalise_text(text: ir.StringValue) -> ir.StringValue:
+    """Full-width to half-width, trimmed; empty text becomes null."""
+    return text.translate(_FULL, _HALF).strip().nullif("")
+
+
+def _canonical_datetime(text: ir.StringValue) -> tuple[ir.StringValue, ir.StringValue]:
+    """'YYYY-MM-DD HH:MM:SS' text (empty parts when unmatched) and the offset text."""
+    # No regex back-references: DuckDB writes them \1, Spark $1.
+    compact_time = ibis.cases(
+        (
+            text.length() > 8,
+            " " + text.substr(8, 2) + ":" + text.substr(10, 2) + ":" + text.substr(12, 2),
+        ),
+        else_=ibis.literal(""),
+    )
+    dashed = ibis.cases(
+        (
+            text.re_search(_COMPACT),
+            text.substr(0, 4) + "-" + text.substr(4, 2) + "-" + text.substr(6, 2) + compact_time,
+        ),
+        else_=text,
+    )
+
+    def two(index: int, default: str) -> ir.StringValue:
+        part = dashed.re_extract(_DATETIME, index)
+        return ibis.cases((part == "", ibis.literal(default)), else_=part).lpad(2, "0")
+
+    date_text = dashed.re_extract(_DATETIME, 1) + "-" + two(2, "01") + "-" + two(3, "01")
+    time_text = two(4, "00") + ":" + two(5, "00") + ":" + two(6, "00")
+    return date_text + " " + time_text, dashed.re_extract(_DATETIME, 7)
+
+
+def _offset_minutes(offset: ir.StringValue, default_minutes: int) -> ir.IntegerValue:
+    digits = offset.re_replace(r"[^0-9]", "")
+    sign = ibis.cases((offset.startswith("-"), -1), else_=1)
+    minutes = digits.substr(0, 2).cast("int64") * 60 + digits.substr(2, 2).cast("int64")
+    return ibis.cases(
+        (offset == "", ibis.literal(default_minutes, "int64")),
+        (offset == "Z", ibis.literal(0, "int64")),
+        else_=sign * minutes,
+    )
+
+
+def parse_timestamp(
+    text: ir.StringValue, utc_offset_hours: float, as_of: dt.datetime, tolerance_hours: float
+) -> Parsed:
+    """A date-time in ISO or common Chinese formats, converted to UTC (naive)."""
+    canonical, offset = _canonical_datetime(text)
+    local = canonical.try_cast("timestamp")
+    minutes = _offset_minutes(offset, round(utc_offset_hours * 60))
+    latest = ibis.literal(as_of + dt.timedelta(hours=tolerance_hours))
+
+    def rule(text: ir.StringValue, value: ir.Value) -> ir.StringValue:
+        return ibis.cases(
+            (text.isnull(), _null_rule()),
+            (value.isnull(), ibis.literal("unparseable_timestamp")),
+            (value > latest, ibis.literal("future_timestamp")),
+            (value < ibis.literal(dt.datetime(1970, 1, 1)), ibis.literal("implausible_timestamp")),
+            else_=_null_rule(),
+        )
+
+    return Parsed(local - minutes.as_interval("m"), rule)
+
+
+def parse_date(text: ir.StringValue, as_of: dt.datetime, max_age_years: int) -> Parsed:
+    """A calendar date (time of day, if given, is ignored); birth dates get an age check."""
+    canonical, _ = _canonical_datetime(text)
+    oldest = ibis.literal(as_of.date().replace(year=as_of.year - max_age_years))
+    today = ibis.literal(as_of.date())
+
+    def rule(text: ir.StringValue, value: ir.Value) -> ir.StringValue:
+        return ibis.cases(
+            (text.isnull(), _null_rule()),
+            (value.isnull(), ibis.literal("unparseable_date")),
+            ((value > today) | (value < oldest), ibis.literal("age_out_of_range")),
+            else_=_null_rule(),
+        )
+
+    return Parsed(canonical.substr(0, 10).try_cast("date"), rule)
+
+
+def _range_rule(value: ir.NumericValue, column: Column, low: str, high: str) -> ir.StringValue:
+    checks = []
+    if column.min_value is not None:
+        checks.append((value < column.min_value, ibis.literal(low)))
+    if column.max_value is not None:
+        checks.append((value > column.max_value, ibis.literal(high)))
+    if not checks:
+        return _null_rule()
+    return ibis.cases(*checks, else_=_null_rule())
+
+
+def parse_money(text: ir.StringValue, column: Column) -> Parsed:
+    """An amount: currency symbols, 元/RMB and thousands separators are accepted."""
+    stripped = text.re_replace(_MONEY_STRIP, "")
+    value = ibis.cases(
+        (stripped.re_search(_NUMBER), stripped.try_cast("decimal(18,2)")), else_=ibis.null()
+    ).cast("decimal(18,2)")
+
+    def rule(text: ir.StringValue, value: ir.Value) -> ir.StringValue:
+        return ibis.cases(
+            (text.isnull(), _null_rule()),
+            (value.isnull(), ibis.literal("unparseable_amount")),
+            else_=_range_rule(value, column, "negative_amount", "absurd_amount"),
+        )
+
+    return Parsed(value, rule)
+
+
+def parse_number(text: ir.StringValue, column: Column, integer: bool) -> Parsed:
+    """An integer or a float, with the column's range."""
+    pattern = r"^[-+]?\d+(\.0+)?$" if integer else r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+    target = "int64" if integer else "float64"
+    clean = text.re_replace(r"[\s,]", "")
+    value = ibis.cases(
+        (clean.re_search(pattern), clean.try_cast("float64").cast(target)), else_=ibis.null()
+    ).cast(target)
+
+    def rule(text: ir.StringValue, value: ir.Value) -> ir.StringValue:
+        return ibis.cases(
+            (text.isnull(), _null_rule()),
+            (value.isnull(), ibis.literal("unparseable_number")),
+            else_=_range_rule(value, column, "out_of_range", "out_of_range"),
+        )
+
+    return Parsed(value, rule)
+
+
+def parse_bool(text: ir.StringValue) -> Parsed:
+    """true/false, yes/no, y/n, 1/0, 是/否."""
+    lowered = text.lower()
+    value = ibis.cases(
+        (lowered.isin(["true", "t", "yes", "y", "1", "是"]), ibis.literal(True)),
+        (lowered.isin(["false", "f", "no", "n", "0", "否"]), ibis.literal(False)),
+        else_=ibis.null(bool),
+    )
+    return Parsed(value, _invalid_when_null("unparseable_bool"))
+
+
+def normalise_phone(text: ir.StringValue) -> ir.StringValue:
+    """E.164 text for mainland mobiles, Chinese landlines and +/00-prefixed numbers; else null.
+
+    13812345678, +86 138-1234-5678, 0086 13812345678 and 8613812345678 all become
+    +8613812345678; 010-12345678 becomes +861012345678.
+    """
+    digits = text.re_replace(r"[\s\-().（）]", "")
+    return ibis.cases(
+        (
+            digits.re_search(r"^(\+?86|0086)?1[3-9]\d{9}$"),
+            "+86" + digits.re_extract(r"(1[3-9]\d{9})$", 1),
+        ),
+        (
+            digits.re_search(r"^(\+86|0086)?0?[1-9]\d{1,2}\d{7,8}$")
+            & digits.re_search(r"^(\+|00|0)"),
+            "+86" + digits.re_extract(r"^(?:\+86|0086)?0?([1-9]\d{8,10})$", 1).nullif(""),
+        ),
+        (digits.re_search(r"^(\+|00)[1-9]\d{6,14}$"), "+" + digits.re_replace(r"^(\+|00)", "")),
+        else_=ibis.null(str),
+    )
+
+
+def parse_phone(text: ir.StringValue) -> Parsed:
+    """A phone number normalised to E.164."""
+    return Parsed(normalise_phone(text), _invalid_when_null("malformed_phone"))
+
+
+def parse_email(text: ir.StringValue) -> Parsed:
+    """An e-mail address, lower-cased; must have a local part, a domain and a TLD."""
+    lowered = text.lower().re_replace(r"\s", "")
+    valid = lowered.re_search(_EMAIL) & ~lowered.contains("..")
+    value = ibis.cases((valid, lowered), else_=ibis.null(str))
+    return Parsed(value, _invalid_when_null("malformed_email"))
+
+
+def parse_enum(text: ir.StringValue, allowed: tuple[str, ...]) -> Parsed:
+    """One of the allowed values, matched case-insensitively, returned in canonical case."""
+    lowered = text.lower()
+    value = ibis.cases(*((lowered == v.lower(), ibis.literal(v)) for v in allowed), else_=None)
+    return Parsed(value.cast(str), _invalid_when_null("unknown_enum"))
+
+
+def parse_column(
+    text: ir.StringValue,
+    column: Column,
+    *,
+    utc_offset_hours: float,
+    as_of: dt.datetime,
+    tolerance_hours: float,
+    max_age_years: int,
+) -> Parsed:
+    """Parse and validate normalised text as `column`'s type; add the required-field rule."""
+    kind = column.type
+    if kind is ColumnType.TIMESTAMP:
+        parsed = parse_timestamp(text, utc_offset_hours, as_of, tolerance_hours)
+    elif kind is ColumnType.DATE:
+        parsed = parse_date(text, as_of, max_age_years)
+    elif kind is ColumnType.MONEY:
+        parsed = parse_money(text, column)
+    elif kind in (ColumnType.INT, ColumnType.FLOAT):
+        parsed = parse_number(text, column, integer=kind is ColumnType.INT)
+    elif kind is ColumnType.BOOL:
+        parsed = parse_bool(text)
+    elif kind is ColumnType.PHONE:
+        parsed = parse_phone(text)
+    elif kind is ColumnType.EMAIL:
+        parsed = parse_email(text)
+    elif kind is ColumnType.ENUM:
+        parsed = parse_enum(text, column.enum_values)
+    else:
+        parsed = Parsed(text, _no_rule)
+    if column.required:
+        inner = parsed.rule
+
+        def required(text: ir.StringValue, value: ir.Value) -> ir.StringValue:
+            return ibis.cases(
+                (text.isnull(), ibis.literal("missing_required")), else_=inner(text, value)
+            )
+
+        return Parsed(parsed.value, required)
+    return parsed
+
+
+def sql_type(column: Column) -> str:
+    """The Ibis type a canonical column is stored as."""
+    return {
+        ColumnType.TIMESTAMP: "timestamp",
+        ColumnType.DATE: "date",
+        ColumnType.MONEY: "decimal(18,2)",
+        ColumnType.INT: "int64",
+        ColumnType.FLOAT: "float64",
+        ColumnType.BOOL: "boolean",
+    }.get(column.type, "string")

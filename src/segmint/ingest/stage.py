@@ -1,0 +1,392 @@
+"""Governed ingestion of one source: read → parse → validate → dedupe → load or quarantine.
+
+Every row read ends up either in the source's staged table or in quarantine with the rule
+it broke, and the counts are checked (rows read = rows loaded + rows quarantined).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from segmint.engine.engine import Engine, table_name
+from segmint.errors import DataQualityError, SourceReadError
+from segmint.ingest.parse import RULES, normalise_text, parse_column, sql_type
+from segmint.ingest.readers import FILE_COLUMN, LINE_COLUMN, RawRead, read_files
+from segmint.project.entities import ENTITIES, Entity
+from segmint.project.loader import LoadedProject
+from segmint.project.spec import Source, utc_offset_hours
+
+QUARANTINE_SCHEMA = ibis.schema(
+    {
+        "run_id": "string",
+        "source": "string",
+        "entity": "string",
+        "file": "string",
+        "line": "int64",
+        "rule": "string",
+        "field": "string",
+        "message": "string",
+        "raw": "string",
+    }
+)
+RECORD_KEY = "record_key"
+SOURCE = "source"
+
+
+@dataclass(frozen=True)
+class SourceLoad:
+    """The outcome of ingesting one source."""
+
+    source: str
+    entity: str
+    files: list[str]
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    staged_table: str
+    quarantine_table: str
+    field_stats: pd.DataFrame  # field, rows, present, invalid, repeated_keys
+
+
+def _json_string(value: ir.StringValue) -> ir.StringValue:
+    escaped = (
+        value.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
+    return ibis.cases((value.isnull(), ibis.literal("null")), else_='"' + escaped + '"')
+
+
+def raw_json(table: ir.Table, columns: list[str]) -> ir.StringValue:
+    """The row as read, as a JSON object of text values (portable across engines)."""
+    parts: list[ir.StringValue] = []
+    for index, name in enumerate(columns):
+        key = ("{" if index == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
+        parts.append(key + _json_string(table[name]))
+    if not parts:
+        return ibis.literal("{}")
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + part
+    return out + "}"
+
+
+def _read_raw(engine: Engine, project: LoadedProject, source: Source) -> RawRead | ir.Table:
+    if source.table is not None:
+        table = engine.table(source.table)
+        return table.select(
+            *(table[c].cast("string").name(c) for c in table.columns),
+            ibis.literal(source.table).name(FILE_COLUMN),
+            (ibis.row_number() + 1).cast("int64").name(LINE_COLUMN),
+        )
+    assert source.path is not None
+    return read_files(
+        project.resolve(source.path),
+        source.resolved_format(),
+        source.encoding,
+        source.delimiter,
+        source.sheet,
+    )
+
+
+def _check_columns(source: Source, available: list[str], where: str) -> None:
+    missing = []
+    for canonical in source.columns:
+        name = source.mapping(canonical).source
+        if name not in available:
+            guess = difflib.get_close_matches(name, available, n=1)
+            missing.append(f"{name!r}" + (f" (did you mean {guess[0]!r}?)" if guess else ""))
+    if missing:
+        shown = ", ".join(c for c in available if not c.startswith("_"))
+        raise SourceReadError(
+            f"{where}: source {source.name} maps column(s) {', '.join(missing)} that the data "
+            f"does not have; it has: {shown}"
+        )
+
+
+def _coalesce(values: list[ir.Value], type_: str) -> ir.Value:
+    if not values:
+        return ibis.null(type_)
+    if len(values) == 1:
+        return values[0]
+    return ibis.coalesce(*values)
+
+
+def _parsed_expression(
+    raw: ir.Table, source: Source, entity: Entity, project: LoadedProject, as_of: dt.datetime
+) -> tuple[ir.Table, list[str]]:
+    """Typed canonical columns, per-field rule columns and the row's first broken rule."""
+    quality = project.spec.quality
+    offset = utc_offset_hours(source.timezone)
+    mapped = [c.name for c in entity.columns if c.name in source.columns]
+    # Three steps, each over the previous one's named columns, keep the SQL linear in size:
+    # normalised text, then typed values, then the rules that judge them.
+    texts = {}
+    for name in mapped:
+        mapping = source.mapping(name)
+        text = normalise_text(raw[mapping.source])
+        texts[text_name(name)] = text.substitute(mapping.values) if mapping.values else text
+    step = raw.mutate(**texts)
+    parsers = {
+        name: parse_column(
+            step[text_name(name)],
+            entity.column(name),
+            utc_offset_hours=offset,
+            as_of=as_of,
+            tolerance_hours=quality.future_tolerance_hours,
+            max_age_years=quality.max_age_years,
+        )
+        for name in mapped
+    }
+    step = step.mutate(
+        **{typed_name(n): p.value.cast(sql_type(entity.column(n))) for n, p in parsers.items()}
+    )
+    step = step.mutate(
+        **{
+            f"_rule__{n}": p.rule(step[text_name(n)], step[typed_name(n)])
+            for n, p in parsers.items()
+        }
+    )
+    nullable = [
+        n
+        for n in mapped
+        if source.mapping(n).on_invalid == "null" and not entity.column(n).required
+    ]
+    if nullable:
+        step = step.mutate(
+            **{
+                typed_name(n): ibis.cases(
+                    (step[f"_rule__{n}"].isnull(), step[typed_name(n)]), else_=ibis.null()
+                ).cast(sql_type(entity.column(n)))
+                for n in nullable
+            }
+        )
+    field_rules = {f"_rule__{n}": step[f"_rule__{n}"] for n in mapped}
+    originals = {n: raw[source.mapping(n).source] for n in mapped}
+    rejecting = [name for name in mapped if name not in nullable]
+    rules = [field_rules[f"_rule__{n}"] for n in rejecting]
+    first_rule = _coalesce(rules, "string")
+    first_field = _coalesce(
+        [ibis.cases((field_rules[f"_rule__{n}"].notnull(), ibis.literal(n))) for n in rejecting],
+        "string",
+    )
+    bad_text = _coalesce(
+        [ibis.cases((field_rules[f"_rule__{n}"].notnull(), originals[n])) for n in rejecting],
+        "string",
+    )
+    return step.mutate(_rule=first_rule, _field=first_field, _text=bad_text), mapped
+
+
+def text_name(canonical: str) -> str:
+    """The name of a canonical column's normalised text while it is being parsed."""
+    return f"t__{canonical}"
+
+
+def typed_name(canonical: str) -> str:
+    """The name of a canonical column's typed value while it sits beside the raw text."""
+    return f"v__{canonical}"
+
+
+def _record_key(table: ir.Table, entity: Entity) -> ir.StringValue:
+    parts = [table[typed_name(k)].cast("string") for k in entity.primary_key]
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "#" + part
+    return key
+
+
+def _message(field: ir.StringValue, rule: ir.StringValue, text: ir.StringValue) -> ir.StringValue:
+    description = ibis.cases(*((rule == code, ibis.literal(d)) for code, d in RULES.items()))
+    return field + ": " + description.fill_null(rule) + " ('" + text.fill_null("") + "')"
+
+
+def ingest_source(
+    engine: Engine,
+    project: LoadedProject,
+    source: Source,
+    run_id: str,
+    as_of: dt.datetime,
+) -> SourceLoad:
+    """Load one source into `_r<run>__stg_<source>` and its rejects into quarantine."""
+    entity = ENTITIES[source.entity]
+    raw_name = engine.run_table(run_id, f"raw_{source.name}")
+    read = _read_raw(engine, project, source)
+    if isinstance(read, RawRead):
+        where = ", ".join(read.files)
+        _check_columns(source, read.table.column_names, where)
+        raw = engine.materialize(raw_name, read.table)
+        malformed = read.malformed
+        files = read.files
+    else:
+        where = f"table {source.table}"
+        _check_columns(source, read.columns, where)
+        raw = engine.materialize(raw_name, read)
+        malformed = []
+        files = [str(source.table)]
+    source_columns = [c for c in raw.columns if c not in (FILE_COLUMN, LINE_COLUMN)]
+
+    parsed_expr, mapped = _parsed_expression(raw, source, entity, project, as_of)
+    parsed = engine.materialize(engine.run_table(run_id, f"parsed_{source.name}"), parsed_expr)
+
+    # Exact duplicate rows, then repeated keys with different content, among valid rows.
+    valid = parsed.filter(parsed._rule.isnull())
+    by_content = ibis.window(group_by=source_columns, order_by=[FILE_COLUMN, LINE_COLUMN])
+    valid = valid.mutate(_copy=ibis.row_number().over(by_content))
+    distinct = valid.filter(valid._copy == 0)
+    newest_first = [ibis.desc(FILE_COLUMN), ibis.desc(LINE_COLUMN)]
+    if entity.version_column and entity.version_column in mapped:
+        newest_first.insert(0, distinct[typed_name(entity.version_column)].desc(nulls_first=False))
+    key_columns = [typed_name(k) for k in entity.primary_key]
+    by_key = ibis.window(group_by=key_columns, order_by=newest_first)
+    keyed = distinct.mutate(
+        _version=ibis.row_number().over(by_key),
+        _kept_line=distinct[LINE_COLUMN].first().over(by_key),
+        _key_rows=distinct[LINE_COLUMN].count().over(ibis.window(group_by=key_columns)),
+    )
+    loaded_expr = keyed.filter(keyed._version == 0)
+
+    typed_columns = []
+    for column in entity.columns:
+        if column.name in mapped:
+            typed_columns.append(loaded_expr[typed_name(column.name)].name(column.name))
+        else:
+            typed_columns.append(ibis.null(sql_type(column)).name(column.name))
+    staged = engine.materialize(
+        engine.run_table(run_id, f"stg_{source.name}"),
+        loaded_expr.select(
+            ibis.literal(source.name).name(SOURCE),
+            _record_key(loaded_expr, entity).name(RECORD_KEY),
+            *typed_columns,
+            loaded_expr[FILE_COLUMN],
+            loaded_expr[LINE_COLUMN],
+        ),
+    )
+
+    def quarantine_rows(
+        table: ir.Table, rule: ir.Value, field: ir.Value, message: ir.Value
+    ) -> ir.Table:
+        return table.select(
+            run_id=ibis.literal(run_id),
+            source=ibis.literal(source.name),
+            entity=ibis.literal(entity.name),
+            file=table[FILE_COLUMN],
+            line=table[LINE_COLUMN],
+            rule=rule,
+            field=field,
+            message=message,
+            raw=raw_json(table, source_columns),
+        )
+
+    rejected = parsed.filter(parsed._rule.notnull())
+    key_text = _record_key(keyed, entity)
+    key_label = ibis.literal(", ".join(entity.primary_key))
+    pieces = [
+        quarantine_rows(
+            rejected,
+            rejected._rule,
+            rejected._field,
+            _message(rejected._field, rejected._rule, rejected._text),
+        ),
+        quarantine_rows(
+            valid.filter(valid._copy > 0),
+            ibis.literal("duplicate_row"),
+            ibis.null(str),
+            ibis.literal("exact copy of an earlier row (the first copy was loaded)"),
+        ),
+        quarantine_rows(
+            keyed.filter(keyed._version > 0),
+            ibis.literal("key_conflict"),
+            key_label,
+            key_label
+            + " '"
+            + key_text
+            + "' repeated with different content; line "
+            + keyed._kept_line.cast("string")
+            + " was loaded",
+        ),
+    ]
+    if malformed:
+        bad = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "source": source.name,
+                "entity": entity.name,
+                "file": [m.file for m in malformed],
+                "line": [m.line for m in malformed],
+                "rule": "malformed_row",
+                "field": None,
+                "message": [f"{RULES['malformed_row']}: {m.reason}" for m in malformed],
+                "raw": [json.dumps({"_text": m.text}, ensure_ascii=False) for m in malformed],
+            }
+        )
+        pieces.append(ibis.memtable(bad, schema=QUARANTINE_SCHEMA))
+    quarantine_expr = ibis.union(*(p.cast(QUARANTINE_SCHEMA) for p in pieces))
+    quarantine = engine.materialize(
+        engine.run_table(run_id, f"quarantine_{source.name}"), quarantine_expr
+    )
+
+    rows_read = engine.scalar(raw.count()) + len(malformed)
+    rows_loaded = engine.scalar(staged.count())
+    rows_quarantined = engine.scalar(quarantine.count())
+    if rows_read != rows_loaded + rows_quarantined:
+        raise DataQualityError(
+            f"source {source.name}: conservation broken: read {rows_read} rows but loaded "
+            f"{rows_loaded} and quarantined {rows_quarantined}"
+        )
+    stats = _field_stats(engine, parsed, keyed, mapped, entity, len(malformed))
+    return SourceLoad(
+        source=source.name,
+        entity=entity.name,
+        files=files,
+        rows_read=rows_read,
+        rows_loaded=rows_loaded,
+        rows_quarantined=rows_quarantined,
+        staged_table=table_name(staged),
+        quarantine_table=table_name(quarantine),
+        field_stats=stats,
+    )
+
+
+def _field_stats(
+    engine: Engine,
+    parsed: ir.Table,
+    keyed: ir.Table,
+    mapped: list[str],
+    entity: Entity,
+    malformed: int,
+) -> pd.DataFrame:
+    """Per mapped field: rows, non-empty values, invalid values; repeated keys for key fields."""
+    metrics: dict[str, Any] = {"rows": parsed.count()}
+    for name in mapped:
+        rule = parsed[f"_rule__{name}"]
+        metrics[f"present__{name}"] = ibis.cases(
+            (rule == "missing_required", False),
+            (rule.notnull(), True),
+            else_=parsed[typed_name(name)].notnull(),
+        ).sum()
+        metrics[f"invalid__{name}"] = parsed[f"_rule__{name}"].notnull().sum()
+    row = engine.to_pandas(parsed.aggregate(**metrics)).iloc[0]
+    repeated = engine.scalar(keyed.filter(keyed._key_rows > 1).count())
+    rows = int(row["rows"]) + malformed
+    records = []
+    for name in mapped:
+        records.append(
+            {
+                "field": name,
+                "rows": rows,
+                "present": int(row[f"present__{name}"] or 0),
+                "invalid": int(row[f"invalid__{name}"] or 0),
+                "repeated_keys": int(repeated) if name in entity.primary_key else None,
+            }
+        )
+    return pd.DataFrame.from_records(records)

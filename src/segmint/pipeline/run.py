@@ -1,0 +1,228 @@
+"""Run the pipeline: ingest → conform → quality → identity → RFM → publish (→ report).
+
+Stages build run-scoped tables; only when all succeed are they published, in one step. A
+failure discards the run's tables, records the failed run in the manifest and re-raises.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol
+
+import ibis
+import pandas as pd
+
+from segmint.engine.engine import Engine, table_name
+from segmint.errors import SegmintError, StageError
+from segmint.identity.deterministic import resolve_identity
+from segmint.ingest.conform import conform_entities
+from segmint.ingest.quality import assess_quality
+from segmint.ingest.stage import QUARANTINE_SCHEMA, SourceLoad, ingest_source
+from segmint.pipeline.manifest import RunManifest, SourceRecord, StageRecord, new_run_id
+from segmint.project.loader import LoadedProject
+from segmint.traits.rfm import purchases, rfm_table
+
+QUALITY_SOURCES = "quality_sources"
+QUALITY_FIELDS = "quality_fields"
+QUARANTINE = "quarantine"
+
+
+class ProgressSink(Protocol):
+    """Where a run reports progress (the CLI draws Rich bars; the API default is silent)."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        """A stage starts; `total` steps if known."""
+
+    def advance(self, detail: str = "") -> None:
+        """One step of the current stage is done."""
+
+
+class SilentProgress:
+    """A progress sink that reports nothing."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        """Ignore the stage start."""
+
+    def advance(self, detail: str = "") -> None:
+        """Ignore the step."""
+
+
+class PipelineRun:
+    """One execution of the pipeline against one engine."""
+
+    def __init__(
+        self,
+        project: LoadedProject,
+        engine: Engine,
+        as_of: dt.datetime | None = None,
+        progress: ProgressSink | None = None,
+    ) -> None:
+        self.project = project
+        self.engine = engine
+        self.progress = progress or SilentProgress()
+        started = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        resolved_as_of = as_of or project.spec.as_of or started
+        if resolved_as_of.tzinfo is not None:
+            resolved_as_of = resolved_as_of.astimezone(dt.UTC).replace(tzinfo=None)
+        self.manifest = RunManifest(
+            run_id=new_run_id(started),
+            project=project.spec.name,
+            engine=engine.kind,
+            config_hash=project.config_hash,
+            as_of=resolved_as_of,
+            started_at=started,
+        )
+        self.built: dict[str, str] = {}  # public name -> run table
+
+    @property
+    def run_id(self) -> str:
+        """This run's id."""
+        return self.manifest.run_id
+
+    @property
+    def as_of(self) -> dt.datetime:
+        """The analysis time of this run (UTC)."""
+        return self.manifest.as_of
+
+    @contextmanager
+    def _stage(self, name: str, total: int | None = None) -> Iterator[StageRecord]:
+        self.progress.stage(name, total)
+        record = StageRecord(stage=name, seconds=0.0, rows=0)
+        start = time.perf_counter()
+        try:
+            yield record
+        except SegmintError:
+            raise
+        except Exception as exc:
+            raise StageError(f"stage {name} failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            record.seconds = round(time.perf_counter() - start, 3)
+        self.manifest.stages.append(record)
+
+    def _rows(self, run_table: str) -> int:
+        return int(self.engine.scalar(self.engine.table(run_table).count()))
+
+    def execute(self, report_path: Path | None = None) -> RunManifest:
+        """Run every stage, publish atomically, and return the manifest."""
+        try:
+            self._run_stages()
+            with self._stage("publish", 1) as record:
+                self.engine.publish(self.run_id, self.built)
+                self._cleanup()
+                record.rows = len(self.built)
+                self.progress.advance()
+            self.manifest.status = "succeeded"
+            self.manifest.tables = sorted(self.built)
+        except BaseException as exc:
+            self.manifest.status = "failed"
+            self.manifest.error = str(exc)
+            self.manifest.finished_at = _now()
+            self.engine.discard_run(self.run_id)
+            self.manifest.save(self.engine)
+            raise
+        self.manifest.finished_at = _now()
+        self.manifest.save(self.engine)
+        if report_path is not None:
+            from segmint.pipeline.report_data import build_report_data
+            from segmint.report import write_report
+
+            with self._stage("report", 1):
+                lang = self.project.spec.report.lang
+                write_report(build_report_data(self.engine, self.project, lang), report_path)
+                self.manifest.report = str(report_path)
+                self.progress.advance()
+        return self.manifest
+
+    def _run_stages(self) -> None:
+        spec = self.project.spec
+        engine = self.engine
+        loads: list[SourceLoad] = []
+        with self._stage("ingest", len(spec.sources)) as record:
+            for source in spec.sources:
+                load = ingest_source(engine, self.project, source, self.run_id, self.as_of)
+                loads.append(load)
+                self.manifest.sources.append(
+                    SourceRecord(
+                        source=load.source,
+                        entity=load.entity,
+                        files=load.files,
+                        rows_read=load.rows_read,
+                        rows_loaded=load.rows_loaded,
+                        rows_quarantined=load.rows_quarantined,
+                    )
+                )
+                self.progress.advance(source.name)
+            quarantine = engine.materialize(
+                engine.run_table(self.run_id, QUARANTINE),
+                ibis.union(*(engine.table(x.quarantine_table) for x in loads))
+                if loads
+                else ibis.memtable(pd.DataFrame(), schema=QUARANTINE_SCHEMA),
+            )
+            self.built[QUARANTINE] = table_name(quarantine)
+            record.rows = sum(x.rows_loaded for x in loads)
+
+        with self._stage("conform", 1) as record:
+            entity_tables = conform_entities(engine, self.run_id, loads)
+            self.built.update(entity_tables)
+            record.rows = sum(self._rows(t) for t in entity_tables.values())
+            self.progress.advance()
+
+        with self._stage("quality", 1) as record:
+            results = assess_quality(engine, self.run_id, loads, spec.quality, self.as_of)
+            for name, frame in (
+                (QUALITY_SOURCES, results.sources),
+                (QUALITY_FIELDS, results.fields),
+            ):
+                table = engine.materialize(engine.run_table(self.run_id, name), frame)
+                self.built[name] = table_name(table)
+            record.rows = len(results.fields)
+            self.progress.advance()
+
+        with self._stage("identity", None) as record:
+            identity = resolve_identity(
+                engine,
+                self.run_id,
+                entity_tables,
+                spec.identity,
+                progress=lambda i: self.progress.advance(f"round {i}"),
+            )
+            self.built["identity_map"] = identity.identity_map
+            self.built["identity_hubs"] = identity.hubs
+            record.rows = identity.records
+
+        with self._stage("rfm", 1) as record:
+            if "orders" in entity_tables:
+                bought = purchases(
+                    engine.table(entity_tables["orders"]),
+                    engine.table(identity.identity_map),
+                    self.as_of,
+                )
+                rfm = engine.materialize(
+                    engine.run_table(self.run_id, "rfm"),
+                    rfm_table(bought, self.as_of, spec.rfm.bins),
+                )
+                self.built["rfm"] = table_name(rfm)
+                record.rows = self._rows(table_name(rfm))
+            self.progress.advance()
+
+    def _cleanup(self) -> None:
+        """Drop this run's intermediate tables and every older run's tables."""
+        keep = set(self.built.values())
+        prefix = f"_r{self.run_id}__"
+        for table in self.engine.list_tables():
+            if table.startswith(prefix) and table not in keep:
+                self.engine.drop(table)
+        for run in self.engine.runs_with_tables():
+            if run != self.run_id:
+                self.engine.discard_run(run)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+ProgressFactory = Callable[[], ProgressSink]
