@@ -83,14 +83,14 @@ class Project:
         with self.engine() as engine:
             return engine.published_tables()
 
-    def quality(self) -> tuple[QualityResults, pd.DataFrame]:
-        """The latest quality results and the top quarantine reasons."""
+    def quality(self, top: int = 10) -> tuple[QualityResults, pd.DataFrame]:
+        """The latest quality results and the `top` most common quarantine reasons."""
         with self.engine() as engine:
             results = QualityResults(
                 sources=engine.to_pandas(engine.table(QUALITY_SOURCES)),
                 fields=engine.to_pandas(engine.table(QUALITY_FIELDS)),
             )
-            return results, quarantine_summary(engine, QUARANTINE)
+            return results, quarantine_summary(engine, QUARANTINE, top=top)
 
     def last_run(self) -> pd.DataFrame:
         """The run log, newest first."""

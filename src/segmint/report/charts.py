@@ -1,0 +1,1064 @@
+"""Inline SVG charts in pure Python: no JavaScript, no external files, no plotting library.
+
+Every chart function returns one ``<svg>`` element as a string, ready to drop into HTML:
+
+* the root carries ``data-chart="<kind>"`` (``bar``, ``stacked-bar``, ``grouped-bar``,
+  ``histogram``, ``heatmap``) and, for empty input, ``data-empty="true"``;
+* its first child is a ``<title>``; the chart title, axis labels and value labels are drawn;
+* every data mark (bar, bar segment, heatmap cell) carries one ``data-value`` attribute with
+  the raw number (empty for a missing value), so a browser test can count drawn marks;
+* long labels are cut with an ellipsis and the full text is kept in a ``<title>`` tooltip;
+* missing, NaN and infinite values are drawn as empty marks labelled with an em dash; no
+  coordinate is ever NaN or infinite; empty input draws a "no data" note.
+
+The SVG has no ``xmlns`` attribute because inline SVG in HTML does not need one (and the
+report must not contain any URL).
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from segmint.report.fmt import (
+    MISSING,
+    as_float,
+    clean_label,
+    fmt_compact,
+    fmt_num,
+    text_units,
+    truncate,
+)
+
+Formatter = Callable[[Any], str]
+
+FONT_FAMILY = (
+    "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, "
+    "'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', 'WenQuanYi Micro Hei', sans-serif"
+)
+PALETTE: tuple[str, ...] = (
+    "#2f6fdf",
+    "#f2994a",
+    "#27ae60",
+    "#eb5757",
+    "#8e6fd8",
+    "#2bb3c0",
+    "#e05a9c",
+    "#8fb339",
+    "#6b7a90",
+    "#d4a017",
+)
+HEAT_STOPS: tuple[tuple[float, tuple[int, int, int]], ...] = (
+    (0.0, (0xF1, 0xF6, 0xFE)),
+    (0.5, (0x7F, 0xAA, 0xEE)),
+    (1.0, (0x1B, 0x3C, 0x8F)),
+)
+
+TEXT_DARK = "#1e293b"
+TEXT_MUTED = "#64748b"
+GRID = "#e5e9f0"
+AXIS = "#94a3b8"
+TITLE_SIZE = 13.0
+LABEL_SIZE = 12.0
+TICK_SIZE = 10.5
+VALUE_SIZE = 11.0
+CHAR_WIDTH = 0.58  # average advance of one half-width character, in ems
+
+
+# ---------------------------------------------------------------------------------------------
+# Low-level helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _n(value: float) -> str:
+    """Format a coordinate; anything non-finite becomes 0 so the SVG is always valid."""
+    if not math.isfinite(value):
+        value = 0.0
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _text_width(text: str, size: float) -> float:
+    return text_units(text) * size * CHAR_WIDTH
+
+
+def _data_value(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def _fit_label(label: str, max_units: int, max_width: float, size: float) -> str:
+    """Truncate ``label`` to ``max_units`` and to what fits in ``max_width`` pixels."""
+    units_that_fit = max(int(max_width / (size * CHAR_WIDTH)), 2)
+    return truncate(label, min(max_units, units_that_fit))
+
+
+def _frac(value: float, lo: float, hi: float) -> float:
+    """Position of ``value`` in ``[lo, hi]`` as 0–1, safe against overflow and a zero span."""
+    span = hi - lo
+    if not math.isfinite(span):  # huge opposite-signed bounds: scale down first
+        span = hi / 2 - lo / 2
+        offset = value / 2 - lo / 2
+    else:
+        offset = value - lo
+    if span <= 0 or not math.isfinite(span) or not math.isfinite(offset):
+        return 0.0
+    return min(max(offset / span, 0.0), 1.0)
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> tuple[float, float, list[float]]:
+    """Return a rounded domain ``(lo, hi)`` covering the input and the ticks inside it."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return lo, hi, [lo]
+    span = hi - lo
+    if not math.isfinite(span) or span < 1e-300:
+        return lo, hi, [lo, hi]
+    raw = span / max(count, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = magnitude
+    for multiple in (1.0, 2.0, 2.5, 5.0, 10.0):
+        step = multiple * magnitude
+        if span / step <= count:
+            break
+    nice_lo = math.floor(lo / step) * step
+    nice_hi = math.ceil(hi / step) * step
+    if not (math.isfinite(nice_lo) and math.isfinite(nice_hi)) or nice_hi <= nice_lo:
+        return lo, hi, [lo, hi]
+    steps = round((nice_hi - nice_lo) / step)
+    if not 1 <= steps <= 50:
+        return lo, hi, [lo, hi]
+    ticks = [nice_lo + i * step for i in range(steps + 1)]
+    ticks = [0.0 if abs(tick) < step * 1e-9 else tick for tick in ticks]
+    return nice_lo, nice_hi, ticks
+
+
+def _value_domain(
+    values: Sequence[float | None], *, floor_zero: bool = True
+) -> tuple[float, float]:
+    finite = [v for v in values if v is not None]
+    lo = min(finite, default=0.0)
+    hi = max(finite, default=0.0)
+    if floor_zero:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if hi <= lo:
+        hi = lo + 1.0 if lo == 0 else lo + abs(lo)
+    return lo, hi
+
+
+def _numbers(values: Sequence[Any]) -> list[float | None]:
+    return [as_float(v) for v in values]
+
+
+def _labels(labels: Sequence[Any]) -> list[str]:
+    return [clean_label(label) for label in labels]
+
+
+def heat_color(fraction: float) -> str:
+    """Colour of the heatmap scale at ``fraction`` (0–1), as ``#rrggbb``."""
+    fraction = min(max(fraction if math.isfinite(fraction) else 0.0, 0.0), 1.0)
+    for (x0, c0), (x1, c1) in itertools.pairwise(HEAT_STOPS):
+        if fraction <= x1:
+            local = 0.0 if x1 == x0 else (fraction - x0) / (x1 - x0)
+            rgb = [round(a + (b - a) * local) for a, b in zip(c0, c1, strict=True)]
+            return "#" + "".join(f"{channel:02x}" for channel in rgb)
+    return "#" + "".join(f"{channel:02x}" for channel in HEAT_STOPS[-1][1])
+
+
+def _is_dark(color: str) -> bool:
+    red, green, blue = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.55
+
+
+class _Svg:
+    """Collects SVG elements and wraps them in the root element."""
+
+    def __init__(self, kind: str, title: str, width: float, chart_id: str | None) -> None:
+        self.kind = kind
+        self.title = title
+        self.width = width
+        self.chart_id = chart_id
+        self.parts: list[str] = []
+
+    def add(self, markup: str) -> None:
+        self.parts.append(markup)
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        content: str,
+        *,
+        size: float = LABEL_SIZE,
+        anchor: str = "start",
+        fill: str = TEXT_DARK,
+        weight: str | None = None,
+        rotate: bool = False,
+        full: str | None = None,
+        css_class: str | None = None,
+    ) -> None:
+        attrs = [f'x="{_n(x)}"', f'y="{_n(y)}"', f'font-size="{_n(size)}"', f'fill="{fill}"']
+        if anchor != "start":
+            attrs.append(f'text-anchor="{anchor}"')
+        if weight:
+            attrs.append(f'font-weight="{weight}"')
+        if rotate:
+            attrs.append(f'transform="rotate(-90 {_n(x)} {_n(y)})"')
+        if css_class:
+            attrs.append(f'class="{css_class}"')
+        tooltip = f"<title>{_esc(full)}</title>" if full is not None and full != content else ""
+        self.add(f"<text {' '.join(attrs)}>{tooltip}{_esc(content)}</text>")
+
+    def line(
+        self, x1: float, y1: float, x2: float, y2: float, stroke: str, width: float = 1
+    ) -> None:
+        self.add(
+            f'<line x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2)}" y2="{_n(y2)}" '
+            f'stroke="{stroke}" stroke-width="{_n(width)}"/>'
+        )
+
+    def rect(
+        self,
+        x: float,
+        y: float,
+        width: float,
+        height: float,
+        fill: str,
+        *,
+        value: float | None = None,
+        tooltip: str | None = None,
+        mark: bool = True,
+        extra: str = "",
+    ) -> None:
+        attrs = [
+            f'x="{_n(x)}"',
+            f'y="{_n(y)}"',
+            f'width="{_n(max(width, 0.0))}"',
+            f'height="{_n(max(height, 0.0))}"',
+            f'fill="{fill}"',
+        ]
+        if mark:
+            attrs.append(f'data-value="{_data_value(value)}"')
+            if value is None:
+                attrs.append('data-missing="true"')
+            attrs.append('class="mark"')
+        if extra:
+            attrs.append(extra)
+        inner = f"<title>{_esc(tooltip)}</title>" if tooltip else ""
+        self.add(
+            f"<rect {' '.join(attrs)}>{inner}</rect>" if inner else f"<rect {' '.join(attrs)}/>"
+        )
+
+    def render(self, height: float, *, empty: bool = False) -> str:
+        attrs = [f'class="chart chart-{self.kind}"', f'data-chart="{self.kind}"']
+        if self.chart_id:
+            attrs.append(f'id="{_esc(self.chart_id)}"')
+        if empty:
+            attrs.append('data-empty="true"')
+        attrs += [
+            f'viewBox="0 0 {_n(self.width)} {_n(height)}"',
+            f'width="{_n(self.width)}"',
+            f'height="{_n(height)}"',
+            'role="img"',
+            f'aria-label="{_esc(self.title)}"',
+            f'font-family="{FONT_FAMILY}"',
+        ]
+        body = "".join(self.parts)
+        return f"<svg {' '.join(attrs)}><title>{_esc(self.title)}</title>{body}</svg>"
+
+
+def _empty_chart(
+    kind: str, title: str, empty_text: str, width: float, chart_id: str | None, show_title: bool
+) -> str:
+    svg = _Svg(kind, title, width, chart_id)
+    top = _title(svg, title, show_title) - 1.5
+    svg.add(
+        f'<rect x="0.5" y="{_n(top)}" width="{_n(width - 1)}" height="70" rx="6" fill="#f8fafc" '
+        f'stroke="{GRID}" stroke-dasharray="4 3"/>'
+    )
+    svg.text(width / 2, top + 39.5, empty_text, size=LABEL_SIZE, anchor="middle", fill=TEXT_MUTED)
+    return svg.render(top + 72, empty=True)
+
+
+def _legend(svg: _Svg, names: Sequence[str], colors: Sequence[str], x0: float, y: float) -> float:
+    """Draw a legend row (wrapping when needed); return the y below it."""
+    x = x0
+    for name, color in zip(names, colors, strict=False):
+        label = truncate(name, 30)
+        item_width = 16 + _text_width(label, TICK_SIZE) + 14
+        if x > x0 and x + item_width > svg.width:
+            x = x0
+            y += 18
+        svg.rect(x, y - 9, 10, 10, color, mark=False, extra='rx="2"')
+        svg.text(x + 15, y, label, size=TICK_SIZE, fill=TEXT_MUTED, full=name)
+        x += item_width
+    return y + 14
+
+
+def _title(svg: _Svg, title: str, show: bool = True) -> float:
+    if not show:  # the page names the chart already; the <title> element still carries it
+        return 4.0
+    max_units = int(svg.width / (TITLE_SIZE * CHAR_WIDTH))
+    svg.text(0, 15, truncate(title, max_units), size=TITLE_SIZE, weight="600", full=title)
+    return 30.0
+
+
+def _x_axis(
+    svg: _Svg,
+    lo: float,
+    hi: float,
+    ticks: Sequence[float],
+    x0: float,
+    x1: float,
+    top: float,
+    bottom: float,
+    tick_format: Formatter,
+) -> None:
+    """Vertical gridlines and tick labels for a horizontal value axis."""
+    for tick in ticks:
+        x = x0 + _frac(tick, lo, hi) * (x1 - x0)
+        svg.line(x, top, x, bottom, GRID)
+        svg.text(
+            x, bottom + 14, tick_format(tick), size=TICK_SIZE, anchor="middle", fill=TEXT_MUTED
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Horizontal bar charts: simple, stacked and grouped
+# ---------------------------------------------------------------------------------------------
+
+
+class _HLayout:
+    """Shared geometry of the horizontal bar charts."""
+
+    def __init__(
+        self,
+        svg: _Svg,
+        labels: Sequence[str],
+        value_texts: Sequence[str],
+        *,
+        top: float,
+        band: float,
+        max_label_units: int,
+        value_label: str,
+        category_label: str,
+        negative: bool,
+    ) -> None:
+        width = svg.width
+        self.left_pad = 18.0 if category_label else 0.0
+        longest = max(
+            (_text_width(truncate(s, max_label_units), LABEL_SIZE) for s in labels), default=0
+        )
+        self.label_width = min(longest + 10, width * 0.36)
+        self.value_width = max((_text_width(s, VALUE_SIZE) for s in value_texts), default=0) + 8
+        self.value_width = min(self.value_width, width * 0.25)
+        self.x0 = self.left_pad + self.label_width + (self.value_width if negative else 4)
+        self.x1 = max(width - self.value_width - 4, self.x0 + 20)
+        self.top = top
+        self.band = band
+        self.bottom = top + band * len(labels)
+        self.height = self.bottom + 22 + (20 if value_label else 0) + 4
+        self.labels = [
+            _fit_label(s, max_label_units, self.label_width - 8, LABEL_SIZE) for s in labels
+        ]
+        self.full_labels = list(labels)
+        if category_label:
+            svg.text(
+                11,
+                (self.top + self.bottom) / 2,
+                category_label,
+                size=TICK_SIZE,
+                anchor="middle",
+                fill=TEXT_MUTED,
+                rotate=True,
+            )
+        if value_label:
+            svg.text(
+                (self.x0 + self.x1) / 2,
+                self.bottom + 38,
+                value_label,
+                size=TICK_SIZE,
+                anchor="middle",
+                fill=TEXT_MUTED,
+            )
+
+    def category_labels(self, svg: _Svg) -> None:
+        for index, (short, full) in enumerate(zip(self.labels, self.full_labels, strict=True)):
+            y = self.top + index * self.band + self.band / 2 + LABEL_SIZE * 0.35
+            svg.text(
+                self.left_pad + self.label_width - 6,
+                y,
+                short,
+                anchor="end",
+                fill=TEXT_DARK,
+                full=full,
+            )
+
+    def x(self, value: float, lo: float, hi: float) -> float:
+        return self.x0 + _frac(value, lo, hi) * (self.x1 - self.x0)
+
+
+def bar_chart(
+    labels: Sequence[Any],
+    values: Sequence[Any],
+    *,
+    title: str,
+    value_label: str = "",
+    category_label: str = "",
+    value_format: Formatter = fmt_num,
+    tick_format: Formatter = fmt_compact,
+    colors: Sequence[str] | None = None,
+    tooltips: Sequence[str] | None = None,
+    width: float = 640,
+    chart_id: str | None = None,
+    empty_text: str = "No data",
+    show_title: bool = True,
+    max_label_units: int = 28,
+) -> str:
+    """Horizontal bar chart: one bar per label, value labels at the bar ends.
+
+    Args:
+        labels: Category names (any objects; shown with ``str``).
+        values: One number per label; NaN/None/inf are drawn as an empty bar labelled "—".
+        title: Chart title (also the SVG ``<title>``).
+        value_label: Caption of the value (x) axis.
+        category_label: Caption of the category (y) axis.
+        value_format: Formats the value labels.
+        tick_format: Formats the axis ticks.
+        colors: One colour per bar (cycled); default is the first palette colour.
+        tooltips: Optional hover text per bar.
+        width: Width in pixels; the height follows from the number of bars.
+        chart_id: ``id`` of the root element.
+        empty_text: Shown instead of the chart when there are no labels.
+        show_title: Draw the title above the chart (it is always in the ``<title>``).
+        max_label_units: Labels longer than this (CJK counts double) are cut with "…".
+
+    Returns:
+        The ``<svg data-chart="bar">`` element as a string.
+    """
+    if len(labels) != len(values):
+        raise ValueError(
+            f"bar_chart needs one value per label; "
+            f"got {len(labels)} labels and {len(values)} values"
+        )
+    if not labels:
+        return _empty_chart("bar", title, empty_text, width, chart_id, show_title)
+    names = _labels(labels)
+    numbers = _numbers(values)
+    palette = list(colors) if colors else [PALETTE[0]]
+    value_texts = [value_format(v) if v is not None else MISSING for v in numbers]
+    svg = _Svg("bar", title, width, chart_id)
+    top = _title(svg, title, show_title) + 4
+    lo, hi = _value_domain(numbers)
+    lo, hi, ticks = nice_ticks(lo, hi)
+    layout = _HLayout(
+        svg,
+        names,
+        value_texts,
+        top=top,
+        band=28,
+        max_label_units=max_label_units,
+        value_label=value_label,
+        category_label=category_label,
+        negative=lo < 0,
+    )
+    _x_axis(svg, lo, hi, ticks, layout.x0, layout.x1, top, layout.bottom, tick_format)
+    zero = layout.x(0.0, lo, hi)
+    for index, (name, number, text) in enumerate(zip(names, numbers, value_texts, strict=True)):
+        y = top + index * layout.band + 5
+        end = zero if number is None else layout.x(number, lo, hi)
+        tip = tooltips[index] if tooltips and index < len(tooltips) else f"{name}: {text}"
+        svg.rect(
+            min(zero, end),
+            y,
+            abs(end - zero),
+            layout.band - 10,
+            palette[index % len(palette)],
+            value=number,
+            tooltip=tip,
+            extra='rx="2"',
+        )
+        negative = number is not None and number < 0
+        svg.text(
+            end - 4 if negative else end + 4,
+            y + (layout.band - 10) / 2 + VALUE_SIZE * 0.35,
+            text,
+            size=VALUE_SIZE,
+            anchor="end" if negative else "start",
+            fill=TEXT_DARK,
+            css_class="value-label",
+        )
+    svg.line(zero, top, zero, layout.bottom, AXIS)
+    layout.category_labels(svg)
+    return svg.render(layout.height)
+
+
+def _series(
+    series: Mapping[str, Sequence[Any]] | Sequence[tuple[str, Sequence[Any]]],
+) -> list[tuple[str, list[float | None]]]:
+    items = list(series.items()) if isinstance(series, Mapping) else list(series)
+    return [(clean_label(name), _numbers(values)) for name, values in items]
+
+
+def stacked_bar_chart(
+    labels: Sequence[Any],
+    series: Mapping[str, Sequence[Any]] | Sequence[tuple[str, Sequence[Any]]],
+    *,
+    title: str,
+    value_label: str = "",
+    category_label: str = "",
+    value_format: Formatter = fmt_num,
+    tick_format: Formatter = fmt_compact,
+    totals: Sequence[Any] | None = None,
+    colors: Sequence[str] | None = None,
+    width: float = 640,
+    chart_id: str | None = None,
+    empty_text: str = "No data",
+    show_title: bool = True,
+    max_label_units: int = 28,
+) -> str:
+    """Horizontal stacked bar chart: one bar per label, one segment per series.
+
+    Negative and missing values take no space in the stack (their segment is drawn with zero
+    width but still carries its ``data-value``). Segment values are printed inside segments
+    wide enough to hold them; the total (``totals`` if given, else the sum) after the bar.
+
+    Args:
+        labels: Category names.
+        series: Series name → one value per label, in stacking order.
+        title: Chart title.
+        value_label: Caption of the value (x) axis.
+        category_label: Caption of the category (y) axis.
+        value_format: Formats segment values and totals.
+        tick_format: Formats the axis ticks.
+        totals: Optional number to print at the end of each bar.
+        colors: One colour per series (cycled).
+        width: Width in pixels.
+        chart_id: ``id`` of the root element.
+        empty_text: Shown when there are no labels or no series.
+        show_title: Draw the title above the chart (it is always in the ``<title>``).
+        max_label_units: Labels longer than this are cut with "…".
+
+    Returns:
+        The ``<svg data-chart="stacked-bar">`` element as a string.
+    """
+    parts = _series(series)
+    for name, values in parts:
+        if len(values) != len(labels):
+            raise ValueError(
+                f"stacked_bar_chart series {name!r} has {len(values)} values "
+                f"for {len(labels)} labels"
+            )
+    if not labels or not parts:
+        return _empty_chart("stacked-bar", title, empty_text, width, chart_id, show_title)
+    names = _labels(labels)
+    palette = list(colors) if colors else list(PALETTE)
+    stacks = [sum(max(values[i] or 0.0, 0.0) for _, values in parts) for i in range(len(names))]
+    if totals is not None:
+        total_numbers = _numbers(totals)
+        total_texts = [value_format(v) if v is not None else MISSING for v in total_numbers]
+    else:
+        total_texts = [value_format(s) for s in stacks]
+    svg = _Svg("stacked-bar", title, width, chart_id)
+    top = (
+        _legend(
+            svg,
+            [n for n, _ in parts],
+            [palette[i % len(palette)] for i in range(len(parts))],
+            0,
+            _title(svg, title, show_title) + 2,
+        )
+        + 4
+    )
+    lo, hi = _value_domain([s if math.isfinite(s) else None for s in stacks])
+    lo, hi, ticks = nice_ticks(lo, hi)
+    layout = _HLayout(
+        svg,
+        names,
+        total_texts,
+        top=top,
+        band=30,
+        max_label_units=max_label_units,
+        value_label=value_label,
+        category_label=category_label,
+        negative=False,
+    )
+    _x_axis(svg, lo, hi, ticks, layout.x0, layout.x1, top, layout.bottom, tick_format)
+    for index, name in enumerate(names):
+        y = top + index * layout.band + 5
+        height = layout.band - 10
+        cumulative = 0.0
+        for series_index, (series_name, values) in enumerate(parts):
+            number = values[index]
+            size = max(number or 0.0, 0.0)
+            start = layout.x(cumulative, lo, hi)
+            cumulative += size
+            end = layout.x(cumulative, lo, hi)
+            text = value_format(number) if number is not None else MISSING
+            svg.rect(
+                start,
+                y,
+                end - start,
+                height,
+                palette[series_index % len(palette)],
+                value=number,
+                tooltip=f"{name} · {series_name}: {text}",
+            )
+            if end - start > _text_width(text, TICK_SIZE) + 8:
+                svg.text(
+                    (start + end) / 2,
+                    y + height / 2 + TICK_SIZE * 0.35,
+                    text,
+                    size=TICK_SIZE,
+                    anchor="middle",
+                    fill="#ffffff",
+                    css_class="value-label",
+                )
+        svg.text(
+            layout.x(cumulative, lo, hi) + 4,
+            y + height / 2 + VALUE_SIZE * 0.35,
+            total_texts[index],
+            size=VALUE_SIZE,
+            weight="600",
+            fill=TEXT_DARK,
+            css_class="value-label",
+        )
+    svg.line(layout.x0, top, layout.x0, layout.bottom, AXIS)
+    layout.category_labels(svg)
+    return svg.render(layout.height)
+
+
+def grouped_bar_chart(
+    labels: Sequence[Any],
+    series: Mapping[str, Sequence[Any]] | Sequence[tuple[str, Sequence[Any]]],
+    *,
+    title: str,
+    value_label: str = "",
+    category_label: str = "",
+    value_format: Formatter = fmt_num,
+    tick_format: Formatter = fmt_compact,
+    colors: Sequence[str] | None = None,
+    width: float = 640,
+    chart_id: str | None = None,
+    empty_text: str = "No data",
+    show_title: bool = True,
+    max_label_units: int = 28,
+) -> str:
+    """Horizontal grouped bar chart: for each label, one bar per series side by side.
+
+    Use it to compare two measures on one scale, e.g. customer share against revenue share.
+
+    Args:
+        labels: Category names.
+        series: Series name → one value per label.
+        title: Chart title.
+        value_label: Caption of the value (x) axis.
+        category_label: Caption of the category (y) axis.
+        value_format: Formats the value labels.
+        tick_format: Formats the axis ticks.
+        colors: One colour per series (cycled).
+        width: Width in pixels.
+        chart_id: ``id`` of the root element.
+        empty_text: Shown when there are no labels or no series.
+        show_title: Draw the title above the chart (it is always in the ``<title>``).
+        max_label_units: Labels longer than this are cut with "…".
+
+    Returns:
+        The ``<svg data-chart="grouped-bar">`` element as a string.
+    """
+    parts = _series(series)
+    for name, values in parts:
+        if len(values) != len(labels):
+            raise ValueError(
+                f"grouped_bar_chart series {name!r} has {len(values)} values "
+                f"for {len(labels)} labels"
+            )
+    if not labels or not parts:
+        return _empty_chart("grouped-bar", title, empty_text, width, chart_id, show_title)
+    names = _labels(labels)
+    palette = list(colors) if colors else list(PALETTE)
+    every = [v for _, values in parts for v in values]
+    value_texts = [value_format(v) if v is not None else MISSING for v in every]
+    svg = _Svg("grouped-bar", title, width, chart_id)
+    top = (
+        _legend(
+            svg,
+            [n for n, _ in parts],
+            [palette[i % len(palette)] for i in range(len(parts))],
+            0,
+            _title(svg, title, show_title) + 2,
+        )
+        + 4
+    )
+    lo, hi = _value_domain(every)
+    lo, hi, ticks = nice_ticks(lo, hi)
+    thickness = 11.0
+    band = thickness * len(parts) + 2 * (len(parts) - 1) + 12
+    layout = _HLayout(
+        svg,
+        names,
+        value_texts,
+        top=top,
+        band=band,
+        max_label_units=max_label_units,
+        value_label=value_label,
+        category_label=category_label,
+        negative=lo < 0,
+    )
+    _x_axis(svg, lo, hi, ticks, layout.x0, layout.x1, top, layout.bottom, tick_format)
+    zero = layout.x(0.0, lo, hi)
+    for index, name in enumerate(names):
+        for series_index, (series_name, values) in enumerate(parts):
+            number = values[index]
+            y = top + index * band + 6 + series_index * (thickness + 2)
+            end = zero if number is None else layout.x(number, lo, hi)
+            text = value_format(number) if number is not None else MISSING
+            svg.rect(
+                min(zero, end),
+                y,
+                abs(end - zero),
+                thickness,
+                palette[series_index % len(palette)],
+                value=number,
+                tooltip=f"{name} · {series_name}: {text}",
+                extra='rx="1.5"',
+            )
+            negative = number is not None and number < 0
+            svg.text(
+                end - 3 if negative else end + 3,
+                y + thickness / 2 + TICK_SIZE * 0.35,
+                text,
+                size=TICK_SIZE,
+                anchor="end" if negative else "start",
+                fill=TEXT_DARK,
+                css_class="value-label",
+            )
+    svg.line(zero, top, zero, layout.bottom, AXIS)
+    layout.category_labels(svg)
+    return svg.render(layout.height)
+
+
+# ---------------------------------------------------------------------------------------------
+# Histogram
+# ---------------------------------------------------------------------------------------------
+
+
+def histogram(
+    bin_starts: Sequence[Any],
+    bin_ends: Sequence[Any],
+    counts: Sequence[Any],
+    *,
+    title: str,
+    x_label: str = "",
+    y_label: str = "",
+    value_format: Formatter = fmt_compact,
+    edge_format: Formatter = fmt_compact,
+    color: str = PALETTE[0],
+    width: float = 400,
+    height: float = 260,
+    chart_id: str | None = None,
+    empty_text: str = "No data",
+    show_title: bool = True,
+) -> str:
+    """Vertical histogram: one bar per bin, drawn side by side at equal width.
+
+    Bin edges label the x axis (thinned out when they would overlap); counts are printed above
+    bars wide enough to hold them and are always in each bar's tooltip.
+
+    Args:
+        bin_starts: Lower edge of each bin.
+        bin_ends: Upper edge of each bin.
+        counts: Height of each bin; missing/NaN bins are drawn empty.
+        title: Chart title.
+        x_label: Caption of the x axis (the measured quantity).
+        y_label: Caption of the y axis (what is counted).
+        value_format: Formats the counts.
+        edge_format: Formats the bin edges.
+        color: Bar colour.
+        width: Width in pixels.
+        height: Height in pixels.
+        chart_id: ``id`` of the root element.
+        empty_text: Shown when there are no bins.
+        show_title: Draw the title above the chart (it is always in the ``<title>``).
+
+    Returns:
+        The ``<svg data-chart="histogram">`` element as a string.
+    """
+    if not len(bin_starts) == len(bin_ends) == len(counts):
+        raise ValueError(
+            f"histogram needs as many bin starts, bin ends and counts; got "
+            f"{len(bin_starts)}, {len(bin_ends)} and {len(counts)}"
+        )
+    if not counts:
+        return _empty_chart("histogram", title, empty_text, width, chart_id, show_title)
+    starts = _numbers(bin_starts)
+    ends = _numbers(bin_ends)
+    numbers = _numbers(counts)
+    svg = _Svg("histogram", title, width, chart_id)
+    count = len(numbers)
+    texts = [value_format(v) if v is not None else MISSING for v in numbers]
+    lo, hi = _value_domain(numbers)
+    lo, hi, ticks = nice_ticks(lo, hi, 4)
+    tick_texts = [fmt_compact(t) for t in ticks]
+    y_axis_width = max((_text_width(s, TICK_SIZE) for s in tick_texts), default=0) + 8
+    x0 = (16.0 if y_label else 0.0) + y_axis_width
+    x1 = width - 8
+    step = (x1 - x0) / count
+    gap = min(2.0, step * 0.15)
+    label_size = 9.5
+    widest_label = max(_text_width(s, label_size) for s in texts)
+    # Value labels: upright when every one fits its bar, else turned upright-on-end, else
+    # (very narrow bars) only in the tooltips.
+    if widest_label + 2 <= step - gap:
+        label_mode, headroom = "flat", 14.0
+    elif step >= label_size + 1:
+        label_mode, headroom = "turned", widest_label + 8
+    else:
+        label_mode, headroom = "none", 4.0
+    top = _title(svg, title, show_title) + 4 + headroom
+    bottom = max(height - 20 - (20 if x_label else 0), top + 20)
+    if y_label:
+        svg.text(
+            11,
+            (top + bottom) / 2,
+            y_label,
+            size=TICK_SIZE,
+            anchor="middle",
+            fill=TEXT_MUTED,
+            rotate=True,
+        )
+    if x_label:
+        svg.text(
+            (x0 + x1) / 2, bottom + 34, x_label, size=TICK_SIZE, anchor="middle", fill=TEXT_MUTED
+        )
+
+    def y_of(value: float) -> float:
+        return bottom - _frac(value, lo, hi) * (bottom - top)
+
+    for tick, text in zip(ticks, tick_texts, strict=True):
+        y = y_of(tick)
+        svg.line(x0, y, x1, y, GRID)
+        svg.text(x0 - 5, y + TICK_SIZE * 0.35, text, size=TICK_SIZE, anchor="end", fill=TEXT_MUTED)
+    zero = y_of(0.0)
+    for index, (number, text) in enumerate(zip(numbers, texts, strict=True)):
+        x = x0 + index * step
+        top_y = zero if number is None else y_of(number)
+        edge_text = f"{edge_format(starts[index])} – {edge_format(ends[index])}"
+        svg.rect(
+            x + gap / 2,
+            min(zero, top_y),
+            step - gap,
+            abs(zero - top_y),
+            color,
+            value=number,
+            tooltip=f"{edge_text}: {text}",
+        )
+        below = number is not None and number < 0
+        if label_mode == "flat":
+            svg.text(
+                x + step / 2,
+                top_y + 11 if below else top_y - 3,
+                text,
+                size=label_size,
+                anchor="middle",
+                fill=TEXT_DARK,
+                css_class="value-label",
+            )
+        elif label_mode == "turned":
+            svg.text(
+                x + step / 2 + label_size * 0.35,
+                top_y + 3 if below else top_y - 3,
+                text,
+                size=label_size,
+                anchor="end" if below else "start",
+                fill=TEXT_DARK,
+                rotate=True,
+                css_class="value-label",
+            )
+    svg.line(x0, zero, x1, zero, AXIS)
+    edges = [*starts, ends[-1]]
+    edge_texts = [edge_format(e) if e is not None else MISSING for e in edges]
+    widest = max(_text_width(s, TICK_SIZE) for s in edge_texts) + 6
+    every = max(1, math.ceil(widest / step))
+    for index, text in enumerate(edge_texts):
+        if index % every and index != len(edge_texts) - 1:
+            continue
+        if index == len(edge_texts) - 1 and index % every and (index % every) * step < widest:
+            continue  # the last edge would collide with the previous label
+        x = x0 + index * step
+        svg.line(x, bottom, x, bottom + 3, AXIS)
+        svg.text(x, bottom + 14, text, size=TICK_SIZE, anchor="middle", fill=TEXT_MUTED)
+    return svg.render(max(height, bottom + 20 + (20 if x_label else 0)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Heatmap
+# ---------------------------------------------------------------------------------------------
+
+
+def heatmap(
+    row_labels: Sequence[Any],
+    col_labels: Sequence[Any],
+    values: Sequence[Sequence[Any]],
+    *,
+    title: str,
+    x_label: str = "",
+    y_label: str = "",
+    value_format: Formatter = fmt_compact,
+    annotations: Sequence[Sequence[str]] | None = None,
+    tooltips: Sequence[Sequence[str]] | None = None,
+    width: float = 520,
+    cell_height: float = 46,
+    chart_id: str | None = None,
+    empty_text: str = "No data",
+    show_title: bool = True,
+    max_label_units: int = 14,
+) -> str:
+    """Heatmap: one coloured, annotated cell per (row, column) with a colour legend.
+
+    Colour runs from light (smallest value) to dark blue (largest); missing cells are grey
+    and labelled "—". Rows shorter than ``col_labels`` are padded with missing cells.
+
+    Args:
+        row_labels: Labels down the left side, top to bottom.
+        col_labels: Labels along the bottom, left to right.
+        values: ``values[row][col]``.
+        title: Chart title.
+        x_label: Caption of the column axis.
+        y_label: Caption of the row axis.
+        value_format: Formats the cell annotations and legend.
+        annotations: Optional second line of text per cell.
+        tooltips: Optional hover text per cell.
+        width: Width in pixels.
+        cell_height: Height of one row of cells.
+        chart_id: ``id`` of the root element.
+        empty_text: Shown when there are no rows or columns.
+        show_title: Draw the title above the chart (it is always in the ``<title>``).
+        max_label_units: Row/column labels longer than this are cut with "…".
+
+    Returns:
+        The ``<svg data-chart="heatmap">`` element as a string.
+    """
+    if not row_labels or not col_labels:
+        return _empty_chart("heatmap", title, empty_text, width, chart_id, show_title)
+    rows = _labels(row_labels)
+    cols = _labels(col_labels)
+    grid: list[list[float | None]] = []
+    for index in range(len(rows)):
+        row = _numbers(values[index]) if index < len(values) else []
+        grid.append((row + [None] * len(cols))[: len(cols)])
+    finite = [v for row in grid for v in row if v is not None]
+    lo = min(finite, default=0.0)
+    hi = max(finite, default=0.0)
+    svg = _Svg("heatmap", title, width, chart_id)
+    top = _title(svg, title, show_title) + 6
+    row_width = max(_text_width(truncate(s, max_label_units), LABEL_SIZE) for s in rows) + 10
+    x0 = (18.0 if y_label else 0.0) + row_width
+    legend_width = 64.0
+    x1 = width - legend_width
+    cell_width = (x1 - x0) / len(cols)
+    bottom = top + cell_height * len(rows)
+    for r, row_name in enumerate(rows):
+        y = top + r * cell_height
+        short = truncate(row_name, max_label_units)
+        svg.text(
+            x0 - 6, y + cell_height / 2 + LABEL_SIZE * 0.35, short, anchor="end", full=row_name
+        )
+        for c, col_name in enumerate(cols):
+            number = grid[r][c]
+            x = x0 + c * cell_width
+            color = (
+                "#eef0f3"
+                if number is None
+                else heat_color(_frac(number, lo, hi) if hi > lo else 0.5)
+            )
+            text = value_format(number) if number is not None else MISSING
+            tip = (
+                tooltips[r][c]
+                if tooltips and r < len(tooltips) and c < len(tooltips[r])
+                else f"{y_label or ''} {row_name} · {x_label or ''} {col_name}: {text}".strip()
+            )
+            svg.rect(
+                x + 1,
+                y + 1,
+                cell_width - 2,
+                cell_height - 2,
+                color,
+                value=number,
+                tooltip=tip,
+                extra='rx="3"',
+            )
+            ink = "#ffffff" if _is_dark(color) else TEXT_DARK
+            note = ""
+            if annotations and r < len(annotations) and c < len(annotations[r]):
+                note = clean_label(annotations[r][c])
+            size = min(13.0, max(cell_width / max(text_units(text), 1) / CHAR_WIDTH * 0.9, 7.0))
+            centre_y = y + cell_height / 2 + (-2 if note else size * 0.35)
+            if _text_width(text, size) <= cell_width - 4:
+                svg.text(
+                    x + cell_width / 2,
+                    centre_y,
+                    text,
+                    size=size,
+                    anchor="middle",
+                    fill=ink,
+                    weight="600",
+                    css_class="value-label",
+                )
+            if note and _text_width(note, 9.5) <= cell_width - 4 and cell_height >= 32:
+                svg.text(
+                    x + cell_width / 2, centre_y + 13, note, size=9.5, anchor="middle", fill=ink
+                )
+    for c, col_name in enumerate(cols):
+        short = _fit_label(col_name, max_label_units, cell_width - 4, TICK_SIZE)
+        svg.text(
+            x0 + (c + 0.5) * cell_width,
+            bottom + 15,
+            short,
+            size=TICK_SIZE,
+            anchor="middle",
+            fill=TEXT_MUTED,
+            full=col_name,
+        )
+    height = bottom + 22 + (18 if x_label else 0) + 4
+    if x_label:
+        svg.text(
+            (x0 + x1) / 2, bottom + 36, x_label, size=TICK_SIZE, anchor="middle", fill=TEXT_MUTED
+        )
+    if y_label:
+        svg.text(
+            11,
+            (top + bottom) / 2,
+            y_label,
+            size=TICK_SIZE,
+            anchor="middle",
+            fill=TEXT_MUTED,
+            rotate=True,
+        )
+    # Colour legend: discrete swatches from the largest (top) to the smallest value.
+    steps = 6
+    legend_x = x1 + 14
+    swatch_height = min((bottom - top) / steps, 22.0)
+    for i in range(steps):
+        fraction = 1 - i / (steps - 1)
+        svg.rect(
+            legend_x, top + i * swatch_height, 12, swatch_height, heat_color(fraction), mark=False
+        )
+    legend_texts = (
+        value_format(hi) if finite else MISSING,
+        value_format(lo) if finite else MISSING,
+    )
+    svg.text(legend_x + 16, top + TICK_SIZE * 0.8, legend_texts[0], size=TICK_SIZE, fill=TEXT_MUTED)
+    svg.text(
+        legend_x + 16, top + steps * swatch_height, legend_texts[1], size=TICK_SIZE, fill=TEXT_MUTED
+    )
+    return svg.render(height)
