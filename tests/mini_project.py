@@ -1,6 +1,7 @@
 # ruff: noqa: E501
 """A small hand-written project with one planted instance of every validation rule.
 
+M010 and M011 share the placeholder phone 13800000000, a hub that must not merge them.
 Each bad row's expected rule is listed in EXPECTED_QUARANTINE, so tests can prove each
 rule fires on exactly the row it should, with the file and line named.
 """
@@ -23,6 +24,8 @@ M007,周杰,13312345678,zj@example.com,男,1800-01-01,重庆,2025-01-01,2026-10-
 M008,吴刚,13112345678,wg@example.com,男,1990-01-01,西安,2025-01-01,2026-10-09 08:00:00
 M008,吴刚,13112345678,wg2@example.com,男,1990-01-01,西安,2025-01-01,2026-10-10 08:00:00
 M009,郑爽,13012345678,zs@example.com,女,1990-01-01,武汉,2025-01-01,2026-10-11 08:00:00
+M010,冯一,13800000000,fy@example.com,男,1990-01-01,武汉,2025-01-01,2026-10-11 08:00:00
+M011,陈二,138-0000-0000,ce@example.com,女,1990-01-01,武汉,2025-01-01,2026-10-11 08:00:00
 """
 
 ORDERS = """order_id,member_no,mobile,order_time,amount,status,channel

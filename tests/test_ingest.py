@@ -52,7 +52,7 @@ def test_conservation_per_source(mini_project: Path) -> None:
         loaded = int((project.table(source.entity)["source"] == source.source).sum())
         assert source.rows_read == source.rows_loaded + source.rows_quarantined
         assert (loaded, in_quarantine) == (source.rows_loaded, source.rows_quarantined)
-    assert {s.source: s.rows_read for s in manifest.sources} == {"crm": 11, "orders": 18}
+    assert {s.source: s.rows_read for s in manifest.sources} == {"crm": 13, "orders": 18}
 
 
 def test_gbk_file_is_detected_and_decoded(mini_project: Path) -> None:
@@ -72,6 +72,18 @@ def test_orphans_are_kept_and_flagged(mini_project: Path) -> None:
     assert quality.loc["orders", "orphans"] == 1
 
 
+def test_placeholder_phone_is_a_hub_and_links_nothing(mini_project: Path) -> None:
+    project = Project.load(mini_project)
+    project.run(report=False)
+    hubs = project.table("identity_hubs")
+    assert list(zip(hubs["id_value"], hubs["reason"], strict=True)) == [
+        ("+8613800000000", "deny-list")
+    ]
+    ids = project.table("identity_map").set_index("record_key")["customer_id"]
+    assert ids["M010"] != ids["M011"]
+    assert ids["O13"] == ids["M001"]  # a real shared phone does link
+
+
 def test_values_are_normalised_on_load(mini_project: Path) -> None:
     project = Project.load(mini_project)
     project.run(report=False)
@@ -89,7 +101,9 @@ def test_values_are_normalised_on_load(mini_project: Path) -> None:
 def test_rerun_is_idempotent(mini_project: Path) -> None:
     project = Project.load(mini_project)
     project.run(report=False)
-    first = {t: project.table(t) for t in ("customers", "orders", "quarantine", "identity_map", "rfm")}
+    first = {
+        t: project.table(t) for t in ("customers", "orders", "quarantine", "identity_map", "rfm")
+    }
     project.run(report=False)
     for name, before in first.items():
         after = project.table(name)
@@ -101,7 +115,9 @@ def test_rerun_is_idempotent(mini_project: Path) -> None:
     assert list(runs["status"]) == ["succeeded", "succeeded"]
 
 
-def test_failed_stage_leaves_last_good_tables(mini_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_stage_leaves_last_good_tables(
+    mini_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = Project.load(mini_project)
     good = project.run(report=False)
     rfm_before = project.table("rfm")
@@ -167,15 +183,22 @@ def test_glob_sources_and_tsv(tmp_path: Path) -> None:
                 "name": "o",
                 "entity": "orders",
                 "path": "d/*.tsv",
-                "columns": {"order_id": "order_id", "member_id": "member", "ordered_at": "when",
-                            "amount": "amount"},
+                "columns": {
+                    "order_id": "order_id",
+                    "member_id": "member",
+                    "ordered_at": "when",
+                    "amount": "amount",
+                },
             }
         ],
     }
     (tmp_path / "segmint.yml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     project = Project.load(tmp_path / "segmint.yml")
     manifest = project.run(report=False)
-    assert manifest.sources[0].files == [str(tmp_path / "d" / "a.tsv"), str(tmp_path / "d" / "b.tsv")]
+    assert manifest.sources[0].files == [
+        str(tmp_path / "d" / "a.tsv"),
+        str(tmp_path / "d" / "b.tsv"),
+    ]
     assert (manifest.sources[0].rows_loaded, manifest.sources[0].rows_quarantined) == (1, 1)
     q = project.table("quarantine")
     assert q.iloc[0]["file"].endswith("b.tsv") and q.iloc[0]["line"] == 2

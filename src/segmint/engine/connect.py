@@ -52,6 +52,7 @@ def spark_session(master: str, warehouse_dir: Path, conf: dict[str, str]) -> Any
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.ansi.enabled", "false")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.memory", "2g")
         .config("spark.sql.legacy.createHiveTableByDefault", "false")
@@ -71,7 +72,7 @@ def connect_spark(master: str, warehouse_dir: Path, database: str, conf: dict[st
     session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     session.catalog.setCurrentDatabase(database)
     con = ibis.pyspark.connect(session)
-    return Engine(con, "spark", Capabilities(transactional_ddl=False))
+    return Engine(con, "spark", Capabilities(transactional_ddl=False, owns_connection=False))
 
 
 def connect(project: LoadedProject) -> Engine:

@@ -29,6 +29,8 @@ class Capabilities:
     """What a backend can do, declared as data (no backend checks in stage code)."""
 
     transactional_ddl: bool
+    # Spark sessions are process-wide: closing one engine must not stop the session.
+    owns_connection: bool = True
 
 
 def table_name(table: ir.Table) -> str:
@@ -148,5 +150,5 @@ class Engine:
     def close(self) -> None:
         """Release the connection."""
         disconnect = getattr(self.con, "disconnect", None)
-        if disconnect is not None:
+        if disconnect is not None and self.capabilities.owns_connection:
             disconnect()

@@ -91,8 +91,13 @@ def _no_rule(text: ir.StringValue, value: ir.Value) -> ir.StringValue:
 
 
 def normalise_text(text: ir.StringValue) -> ir.StringValue:
-    """Full-width to half-width, trimmed; empty text becomes null."""
-    return text.translate(_FULL, _HALF).strip().nullif("")
+    """Full-width to half-width, trimmed; empty text becomes null.
+
+    Trimming is a regex, not `strip()`: ibis compiles strip for Spark as
+    TRIM(' \\t\\n\\r\\v\\f' FROM x), and Spark reads '\\v' and '\\f' as the letters v and f,
+    so 'fy@example.com' lost its 'f'.
+    """
+    return text.translate(_FULL, _HALF).re_replace(r"^\s+|\s+$", "").nullif("")
 
 
 def _canonical_datetime(text: ir.StringValue) -> tuple[ir.StringValue, ir.StringValue]:
