@@ -20,13 +20,17 @@ _con = ibis.duckdb.connect()
 
 def evaluate(values: list[str | None], build: Callable[[ir.StringValue], ir.Value]) -> list:
     """Apply an expression to each text value on DuckDB and return the results in order."""
-    table = ibis.memtable({"i": list(range(len(values))), "v": values}, schema={"i": "int64", "v": "string"})
+    table = ibis.memtable(
+        {"i": list(range(len(values))), "v": values}, schema={"i": "int64", "v": "string"}
+    )
     return _con.to_pyarrow(table.mutate(out=build(table.v)).order_by("i"))["out"].to_pylist()
 
 
 def parse(values: list[str | None], column_name: str, entity=ORDERS, offset: float = 8.0):
     column = entity.column(column_name)
-    table = ibis.memtable({"i": list(range(len(values))), "v": values}, schema={"i": "int64", "v": "string"})
+    table = ibis.memtable(
+        {"i": list(range(len(values))), "v": values}, schema={"i": "int64", "v": "string"}
+    )
     text = normalise_text(table.v)
     step = table.mutate(t=text)
     parsed = parse_column(
@@ -178,8 +182,15 @@ def test_phone_normalisation_is_idempotent_and_injective(cases: list[tuple[str, 
     st.lists(
         st.tuples(
             st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2026, 10, 1)),
-            st.sampled_from(["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y年%m月%d日 %H:%M:%S",
-                             "%Y%m%d%H%M%S", "%Y-%m-%dT%H:%M:%S+08:00"]),
+            st.sampled_from(
+                [
+                    "%Y-%m-%d %H:%M:%S",
+                    "%Y/%m/%d %H:%M:%S",
+                    "%Y年%m月%d日 %H:%M:%S",
+                    "%Y%m%d%H%M%S",
+                    "%Y-%m-%dT%H:%M:%S+08:00",
+                ]
+            ),
         ),
         min_size=1,
         max_size=20,
@@ -199,7 +210,7 @@ def test_money_round_trips_with_separators_and_symbols(cents: list[int]) -> None
     texts = [f"￥{c / 100:,.2f}" for c in cents]
     values, rules = parse(texts, "amount")
     assert rules == [None] * len(cents)
-    assert [int(round(float(v) * 100)) for v in values] == cents
+    assert [round(float(v) * 100) for v in values] == cents
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

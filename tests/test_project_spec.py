@@ -104,5 +104,5 @@ def test_fixed_offsets(zone: str, hours: float) -> None:
 
 
 def test_daylight_saving_zones_are_refused_with_advice() -> None:
-    with pytest.raises(ValueError, match="daylight-saving.*UTC-05:00"):
+    with pytest.raises(ValueError, match=r"daylight-saving.*UTC-05:00"):
         utc_offset_hours("America/New_York")
