@@ -1,0 +1,48 @@
+"""Markdown for docs/data-model.md, generated from the entity catalogue so the two agree."""
+
+from __future__ import annotations
+
+from segmint.project.entities import ENTITIES, Column
+
+
+def _constraints(column: Column) -> str:
+    parts = []
+    if column.required:
+        parts.append("required")
+    if column.identifier:
+        parts.append("identifier")
+    if column.enum_values:
+        parts.append("one of " + ", ".join(f"`{v}`" for v in column.enum_values))
+    if column.min_value is not None:
+        parts.append(f"≥ {column.min_value:g}")
+    if column.max_value is not None:
+        parts.append(f"≤ {column.max_value:g}")
+    return "; ".join(parts)
+
+
+def entity_reference_markdown() -> str:
+    """One section per canonical entity with a table of its columns."""
+    lines: list[str] = []
+    for entity in ENTITIES.values():
+        lines.append(f"### `{entity.name}`")
+        lines.append("")
+        lines.append(entity.description)
+        lines.append("")
+        key = ", ".join(f"`{k}`" for k in entity.primary_key)
+        lines.append(f"Primary key: {key}.")
+        if entity.time_column:
+            lines.append(f"Event time (freshness, future check): `{entity.time_column}`.")
+        if entity.version_column:
+            lines.append(f"On key conflicts the row with the latest `{entity.version_column}` wins.")
+        if entity.references_customers:
+            lines.append("Rows get `has_customer_record` (orphans are kept and flagged).")
+        lines.append("")
+        lines.append("| column | type | constraints | meaning |")
+        lines.append("|---|---|---|---|")
+        for column in entity.columns:
+            lines.append(
+                f"| `{column.name}` | {column.type.value} | {_constraints(column)} | "
+                f"{column.description} |"
+            )
+        lines.append("")
+    return "\n".join(lines)

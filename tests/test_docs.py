@@ -1,0 +1,26 @@
+"""docs/ stays in step with the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from segmint.ingest.parse import RULES
+from segmint.project.docs import entity_reference_markdown
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_data_model_lists_every_entity_column_as_the_code_defines_it() -> None:
+    text = (DOCS / "data-model.md").read_text(encoding="utf-8")
+    begin = text.index("-->\n", text.index("<!-- BEGIN GENERATED ENTITIES")) + 4
+    end = text.index("<!-- END GENERATED ENTITIES")
+    assert text[begin:end].strip() == entity_reference_markdown().strip(), (
+        "regenerate: python -c 'from segmint.project.docs import entity_reference_markdown "
+        "as m; print(m())'"
+    )
+
+
+def test_data_model_documents_every_rule() -> None:
+    text = (DOCS / "data-model.md").read_text(encoding="utf-8")
+    missing = [rule for rule in RULES if f"`{rule}`" not in text]
+    assert not missing
