@@ -56,6 +56,12 @@ def parse(values: list[str | None], column_name: str, entity=ORDERS, offset: flo
         ("2026年3月5日", "2026-03-04 16:00:00"),
         ("20260305", "2026-03-04 16:00:00"),
         ("20260305140300", "2026-03-05 06:03:00"),
+        ("2026年3月5日14时03分", "2026-03-05 06:03:00"),
+        ("2026年3月5日 14时03分20秒", "2026-03-05 06:03:20"),
+        ("2026.3.5 14:03:00.5", "2026-03-05 06:03:00.500000"),
+        ("2026-3-5T14:03+08:00", "2026-03-05 06:03:00"),
+        ("2026/03/05 14:03:00Z", "2026-03-05 14:03:00"),
+        ("2026-03-05T14:03:00.250-05:00", "2026-03-05 19:03:00.250000"),
     ],
 )
 def test_timestamp_formats(text: str, utc: str) -> None:
@@ -70,12 +76,15 @@ def test_timestamp_formats(text: str, utc: str) -> None:
         ("2026-02-30 10:00", "unparseable_timestamp"),
         ("not a date", "unparseable_timestamp"),
         ("2026-13-01", "unparseable_timestamp"),
+        ("12026-01-01", "unparseable_timestamp"),
+        ("2026-3-5 ", None),
+        ("2026-03-05 25:00", "unparseable_timestamp"),
         ("2030-01-01", "future_timestamp"),
         ("1960-01-01", "implausible_timestamp"),
         ("", "missing_required"),
     ],
 )
-def test_timestamp_rules(text: str, rule: str) -> None:
+def test_timestamp_rules(text: str, rule: str | None) -> None:
     assert parse([text], "ordered_at")[1] == [rule]
 
 

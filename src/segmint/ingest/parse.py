@@ -44,13 +44,12 @@ RULES: dict[str, str] = {
     "key_conflict": "primary key repeated with different content",
 }
 
-# 2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日, each optionally with 14:03[:00[.123]] and an
-# offset (Z, +08:00, +0800). Groups: 1 y, 2 m, 3 d, 4 H, 5 M, 6 S, 7 offset.
-_DATETIME = (
-    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
-    r"(?:(?:[ T]+|日)(\d{1,2})[:时點点](\d{1,2})(?:[:分](\d{1,2})(?:\.\d+)?秒?)?)?"
-    r" ?(Z|[+-]\d{2}:?\d{2})?$"
+# After separators are normalised: 2026-3-5[ 14:03[:00[.123]]][Z|+08:00|+0800].
+_SHAPE = (
+    r"^\d{4}-\d{1,2}-\d{1,2}(?: +\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d+)?)?:?)? *"
+    r"(?:Z|[+-]\d{2}:?\d{2})?$"
 )
+_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
 # 20260305 or 20260305140300
 _COMPACT = r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?$"
 # ISO 8601 with two-digit fields, optional fraction and offset. Group 1: the offset.
@@ -106,8 +105,12 @@ def normalise_text(text: ir.StringValue) -> ir.StringValue:
 
 
 def _canonical_datetime(text: ir.StringValue) -> tuple[ir.StringValue, ir.StringValue]:
-    """'YYYY-MM-DD HH:MM:SS' text (empty parts when unmatched) and the offset text."""
-    # No regex back-references: DuckDB writes them \1, Spark $1.
+    """Text both engines cast the same way (null when the shape is wrong) and the offset.
+
+    Chinese and slashed forms become dashed ones with plain replaces; one strict regex then
+    admits only shapes that DuckDB and Spark cast identically (they differ on oddities such
+    as five-digit years or trailing spaces). Single-digit fields are fine for both casts.
+    """
     compact_time = ibis.cases(
         (
             text.length() > 8,
@@ -115,20 +118,37 @@ def _canonical_datetime(text: ir.StringValue) -> tuple[ir.StringValue, ir.String
         ),
         else_=ibis.literal(""),
     )
+    replaced = (
+        text.replace("年", "-")
+        .replace("月", "-")
+        .replace("日 ", " ")
+        .replace("日", " ")
+        .replace("时", ":")
+        .replace("點", ":")
+        .replace("点", ":")
+        .replace("分", ":")
+        .replace("秒", "")
+        .replace("/", "-")
+        .replace("T", " ")
+    )
     dashed = ibis.cases(
         (
             text.re_search(_COMPACT),
             text.substr(0, 4) + "-" + text.substr(4, 2) + "-" + text.substr(6, 2) + compact_time,
         ),
-        else_=text,
+        # 2026.3.5: the first ten characters hold every date dot and no time dot.
+        (
+            replaced.re_search(r"^\d{4}\."),
+            replaced.substr(0, 10).replace(".", "-") + replaced.substr(10),
+        ),
+        else_=replaced,
     )
-
-    def two(index: int, default: str) -> ir.StringValue:
-        return dashed.re_extract(_DATETIME, index).nullif("").fill_null(default).lpad(2, "0")
-
-    date_text = dashed.re_extract(_DATETIME, 1) + "-" + two(2, "01") + "-" + two(3, "01")
-    time_text = two(4, "00") + ":" + two(5, "00") + ":" + two(6, "00")
-    return date_text + " " + time_text, dashed.re_extract(_DATETIME, 7)
+    shaped = ibis.cases((dashed.re_search(_SHAPE), dashed), else_=ibis.null(str))
+    offset = shaped.re_extract(_OFFSET, 1)
+    body = ibis.cases(
+        (offset == "", shaped), else_=shaped.substr(0, shaped.length() - offset.length())
+    )
+    return body.re_replace(r"[:\s]+$", ""), offset.fill_null("")
 
 
 def _offset_minutes(offset: ir.StringValue, default_minutes: int) -> ir.IntegerValue:
@@ -151,13 +171,10 @@ def parse_timestamp(
     # Fast path: plain ISO local times need one regex and a cast; CASE evaluates the full
     # parser only for the other rows.
     iso = text.re_search(_ISO)
-    local = ibis.cases(
-        (iso, (text.substr(0, 10) + " " + text.substr(11, 8)).try_cast("timestamp")),
-        else_=canonical.try_cast("timestamp"),
-    )
-    minutes = _offset_minutes(
-        ibis.cases((iso, text.re_extract(_ISO, 1)), else_=offset), default_minutes
-    )
+    iso_offset = text.re_extract(_ISO, 1)
+    iso_body = text.substr(0, text.length() - iso_offset.length()).replace("T", " ")
+    local = ibis.cases((iso, iso_body.try_cast("timestamp")), else_=canonical.try_cast("timestamp"))
+    minutes = _offset_minutes(ibis.cases((iso, iso_offset), else_=offset), default_minutes)
     latest = ibis.literal(as_of + dt.timedelta(hours=tolerance_hours))
 
     def rule(text: ir.StringValue, value: ir.Value) -> ir.StringValue:
@@ -188,7 +205,7 @@ def parse_date(text: ir.StringValue, as_of: dt.datetime, max_age_years: int) -> 
 
     value = ibis.cases(
         (text.re_search(r"^\d{4}-\d{2}-\d{2}$"), text.try_cast("date")),
-        else_=canonical.substr(0, 10).try_cast("date"),
+        else_=canonical.try_cast("timestamp").date(),
     )
     return Parsed(value, rule)
 

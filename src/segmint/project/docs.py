@@ -33,7 +33,9 @@ def entity_reference_markdown() -> str:
         if entity.time_column:
             lines.append(f"Event time (freshness, future check): `{entity.time_column}`.")
         if entity.version_column:
-            lines.append(f"On key conflicts the row with the latest `{entity.version_column}` wins.")
+            lines.append(
+                f"On key conflicts the row with the latest `{entity.version_column}` wins."
+            )
         if entity.references_customers:
             lines.append("Rows get `has_customer_record` (orphans are kept and flagged).")
         lines.append("")
