@@ -33,7 +33,9 @@ def connect_duckdb(
     return Engine(con, "duckdb", Capabilities(transactional_ddl=True))
 
 
-def spark_session(master: str, warehouse_dir: Path, conf: dict[str, str]) -> Any:
+def spark_session(
+    master: str, warehouse_dir: Path, conf: dict[str, str], metastore_dir: Path | None = None
+) -> Any:
     """One Spark session per process, configured for reproducible, UTC, non-ANSI SQL."""
     global _SPARK_SESSION
     if _SPARK_SESSION is not None:
@@ -58,6 +60,14 @@ def spark_session(master: str, warehouse_dir: Path, conf: dict[str, str]) -> Any
         .config("spark.sql.legacy.createHiveTableByDefault", "false")
         .config("spark.sql.legacy.allowNonEmptyLocationInCTAS", "true")
     )
+    if metastore_dir is not None:
+        metastore_dir.mkdir(parents=True, exist_ok=True)
+        url = f"jdbc:derby:;databaseName={metastore_dir / 'metastore_db'};create=true"
+        builder = (
+            builder.config("spark.sql.catalogImplementation", "hive")
+            .config("spark.hadoop.javax.jdo.option.ConnectionURL", url)
+            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={metastore_dir}")
+        )
     for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
@@ -66,13 +76,23 @@ def spark_session(master: str, warehouse_dir: Path, conf: dict[str, str]) -> Any
     return session
 
 
-def connect_spark(master: str, warehouse_dir: Path, database: str, conf: dict[str, str]) -> Engine:
+def connect_spark(
+    master: str,
+    warehouse_dir: Path,
+    database: str,
+    conf: dict[str, str],
+    metastore_dir: Path | None = None,
+) -> Engine:
     """Spark, local or on a cluster, through Ibis."""
-    session = spark_session(master, warehouse_dir, conf)
+    session = spark_session(master, warehouse_dir, conf, metastore_dir)
     session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     session.catalog.setCurrentDatabase(database)
     con = ibis.pyspark.connect(session)
-    return Engine(con, "spark", Capabilities(transactional_ddl=False, owns_connection=False))
+    return Engine(
+        con,
+        "spark",
+        Capabilities(transactional_ddl=False, owns_connection=False, permanent_view_quote="`"),
+    )
 
 
 def connect(project: LoadedProject) -> Engine:
@@ -88,6 +108,7 @@ def connect(project: LoadedProject) -> Engine:
             project.resolve(warehouse.warehouse_dir),
             warehouse.database,
             warehouse.conf,
+            project.resolve(warehouse.metastore_dir) if warehouse.metastore_dir else None,
         )
     if isinstance(warehouse, IbisWarehouse):
         try:

@@ -31,6 +31,9 @@ class Capabilities:
     transactional_ddl: bool
     # Spark sessions are process-wide: closing one engine must not stop the session.
     owns_connection: bool = True
+    # ibis creates temporary views on Spark; such engines publish with CREATE VIEW in SQL,
+    # quoting names with this character.
+    permanent_view_quote: str | None = None
 
 
 def table_name(table: ir.Table) -> str:
@@ -131,8 +134,15 @@ class Engine:
         names = list(names)
         with self._transaction():
             for name in names:
-                source = self.con.table(self.run_table(run_id, name))
-                self.con.create_view(name, source, overwrite=True)
+                physical = self.run_table(run_id, name)
+                quote = self.capabilities.permanent_view_quote
+                if quote is None:
+                    self.con.create_view(name, self.con.table(physical), overwrite=True)
+                else:
+                    self.con.raw_sql(
+                        f"CREATE OR REPLACE VIEW {quote}{name}{quote} AS "
+                        f"SELECT * FROM {quote}{physical}{quote}"
+                    )
 
     def discard_run(self, run_id: str) -> None:
         """Drop every table a (failed or superseded) run built."""

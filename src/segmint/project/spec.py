@@ -37,6 +37,11 @@ class SparkWarehouse(_Strict):
     master: str = Field("local[2]", description="Spark master URL, e.g. local[2], spark://h:7077.")
     warehouse_dir: str = Field("spark-warehouse", description="spark.sql.warehouse.dir.")
     database: str = Field("segmint", description="Spark database that holds segmint's tables.")
+    metastore_dir: str | None = Field(
+        "spark-metastore",
+        description="Folder of an embedded (Derby) Hive metastore so tables outlive the "
+        "process; null keeps the catalog in memory (use conf for a shared metastore).",
+    )
     conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings.")
 
 

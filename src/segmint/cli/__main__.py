@@ -1,0 +1,5 @@
+"""`python -m segmint.cli`."""
+
+from segmint.cli.app import main
+
+main()
