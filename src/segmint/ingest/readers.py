@@ -27,6 +27,8 @@ from segmint.ingest.encoding import detect_encoding
 
 FILE_COLUMN = "_file"
 LINE_COLUMN = "_line"
+#: JSON Lines keep each line's text: the raw row as read.
+JSON_COLUMN = "_json"
 
 
 @dataclass(frozen=True)
@@ -148,39 +150,85 @@ def _flatten(obj: dict[str, Any], prefix: str, out: dict[str, str | None]) -> No
             out[name] = _json_text(value)
 
 
-def read_jsonl_file(path: Path, encoding: str) -> tuple[pa.Table, list[MalformedRow]]:
-    """Read JSON Lines; nested objects become dotted columns (properties.product_id)."""
-    codec = detect_encoding(path, encoding)
-    columns: dict[str, list[str | None]] = {}
-    lines: list[int] = []
-    malformed: list[MalformedRow] = []
+def _jsonpath(dotted: str) -> str:
+    return "$" + "".join(f'."{part}"' for part in dotted.split("."))
+
+
+def _newlines_match(path: Path, rows: int) -> bool:
+    """True when every line of the file is one record (no blank lines)."""
     count = 0
+    last = b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return rows == count + (0 if last == b"\n" else 1)
+
+
+def _read_jsonl_duckdb(path: Path, wanted: list[str]) -> pa.Table | None:
+    """Fast path: DuckDB splits and parses lines; None when the file needs the careful reader."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        # The list form parses each line once for all paths.
+        columns = "".join(
+            f'values[{i + 1}] AS "{name.replace(chr(34), chr(34) * 2)}", '
+            for i, name in enumerate(wanted)
+        )
+        paths = "[" + ", ".join("?" for _ in wanted) + "]" if wanted else "[]"
+        sql = (
+            f"SELECT {columns}json AS {JSON_COLUMN} FROM ("
+            f"SELECT json, json_extract_string(json, {paths}::VARCHAR[]) AS values "
+            "FROM read_ndjson_objects(?))"
+        )
+        table = con.execute(sql, [*(_jsonpath(n) for n in wanted), str(path)]).to_arrow_table()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    if not _newlines_match(path, table.num_rows):
+        return None
+    return table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
+
+
+def read_jsonl_file(
+    path: Path, encoding: str, wanted: list[str]
+) -> tuple[pa.Table, list[MalformedRow]]:
+    """Read JSON Lines: the `wanted` keys (nested ones dotted, properties.product_id) as text,
+    plus each line's own text as the raw row.
+    """
+    codec = detect_encoding(path, encoding)
+    if codec in ("utf-8", "utf-8-sig"):
+        fast = _read_jsonl_duckdb(path, wanted)
+        if fast is not None:
+            lines = np.arange(1, fast.num_rows + 1, dtype=np.int64)
+            return _with_position(fast, str(path), lines), []
+    columns: dict[str, list[str | None]] = {name: [] for name in [*wanted, JSON_COLUMN]}
+    line_numbers: list[int] = []
+    malformed: list[MalformedRow] = []
     with path.open("r", encoding=codec) as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
+            body = text.rstrip("\r\n")
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                malformed.append(MalformedRow(str(path), number, text.rstrip("\n"), str(exc)))
+                malformed.append(MalformedRow(str(path), number, body, str(exc)))
                 continue
             if not isinstance(obj, dict):
-                malformed.append(
-                    MalformedRow(str(path), number, text.rstrip("\n"), "not a JSON object")
-                )
+                malformed.append(MalformedRow(str(path), number, body, "not a JSON object"))
                 continue
             flat: dict[str, str | None] = {}
             _flatten(obj, "", flat)
-            for name in flat.keys() - columns.keys():
-                columns[name] = [None] * count
-            for name, values in columns.items():
-                values.append(flat.get(name))
-            lines.append(number)
-            count += 1
+            for name in wanted:
+                columns[name].append(flat.get(name))
+            columns[JSON_COLUMN].append(body)
+            line_numbers.append(number)
     table = pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
-    if not columns:
-        table = pa.table({})
-    return _with_position(table, str(path), np.array(lines, dtype=np.int64)), malformed
+    return _with_position(table, str(path), np.array(line_numbers, dtype=np.int64)), malformed
 
 
 def _as_text(table: pa.Table) -> pa.Table:
@@ -223,10 +271,47 @@ def _concat(tables: Iterable[pa.Table]) -> pa.Table:
     return pa.concat_tables(list(tables), promote_options="permissive")
 
 
+def jsonl_sample_keys(path: Path, lines: int = 1000) -> list[str]:
+    """Dotted key paths seen in the first lines of a JSON Lines file (for error hints)."""
+    keys: dict[str, None] = {}
+    with path.open("r", encoding=detect_encoding(path), errors="replace") as handle:
+        for _, text in zip(range(lines), handle, strict=False):
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(obj, dict):
+                flat: dict[str, str | None] = {}
+                _flatten(obj, "", flat)
+                keys.update(dict.fromkeys(flat))
+    return list(keys)
+
+
+def present_columns(read: RawRead, fmt: str) -> list[str]:
+    """The columns a source really has: for JSON Lines, keys that occur in some line."""
+    table = read.table
+    if fmt != "jsonl":
+        return table.column_names
+    present = [
+        n for n in table.column_names if table.num_rows == 0 or table[n].null_count < table.num_rows
+    ]
+    for file in read.files:
+        present.extend(k for k in jsonl_sample_keys(Path(file)) if k not in present)
+    return present
+
+
 def read_files(
-    pattern: Path, fmt: str, encoding: str, delimiter: str | None, sheet: str | None
+    pattern: Path,
+    fmt: str,
+    encoding: str,
+    delimiter: str | None,
+    sheet: str | None,
+    wanted: list[str] | None = None,
 ) -> RawRead:
-    """Read every file a source names into one text table plus its malformed rows."""
+    """Read every file a source names into one text table plus its malformed rows.
+
+    `wanted` names the columns the source maps (JSON Lines read only those, plus the line).
+    """
     files = expand_paths(pattern)
     tables: list[pa.Table] = []
     malformed: list[MalformedRow] = []
@@ -235,7 +320,7 @@ def read_files(
             sep = delimiter or ("\t" if fmt == "tsv" else ",")
             table, bad = read_csv_file(path, encoding, sep)
         elif fmt == "jsonl":
-            table, bad = read_jsonl_file(path, encoding)
+            table, bad = read_jsonl_file(path, encoding, wanted or [])
         elif fmt == "parquet":
             table, bad = read_parquet_file(path)
         elif fmt == "excel":

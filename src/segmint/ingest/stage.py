@@ -19,7 +19,14 @@ import pandas as pd
 from segmint.engine.engine import Engine, table_name
 from segmint.errors import DataQualityError, SourceReadError
 from segmint.ingest.parse import RULES, normalise_text, parse_column, sql_type
-from segmint.ingest.readers import FILE_COLUMN, LINE_COLUMN, RawRead, read_files
+from segmint.ingest.readers import (
+    FILE_COLUMN,
+    JSON_COLUMN,
+    LINE_COLUMN,
+    RawRead,
+    present_columns,
+    read_files,
+)
 from segmint.project.entities import ENTITIES, Entity
 from segmint.project.loader import LoadedProject
 from segmint.project.spec import Source, utc_offset_hours
@@ -68,7 +75,9 @@ def _json_string(value: ir.StringValue) -> ir.StringValue:
 
 
 def raw_json(table: ir.Table, columns: list[str]) -> ir.StringValue:
-    """The row as read, as a JSON object of text values (portable across engines)."""
+    """The row as read: a JSON source's own line, else a JSON object of its text values."""
+    if JSON_COLUMN in table.columns:
+        return table[JSON_COLUMN]
     parts: list[ir.StringValue] = []
     for index, name in enumerate(columns):
         key = ("{" if index == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
@@ -96,6 +105,7 @@ def _read_raw(engine: Engine, project: LoadedProject, source: Source) -> RawRead
         source.encoding,
         source.delimiter,
         source.sheet,
+        wanted=[source.mapping(c).source for c in source.columns],
     )
 
 
@@ -223,7 +233,7 @@ def ingest_source(
     read = _read_raw(engine, project, source)
     if isinstance(read, RawRead):
         where = ", ".join(read.files)
-        _check_columns(source, read.table.column_names, where)
+        _check_columns(source, present_columns(read, source.resolved_format()), where)
         raw = engine.materialize(raw_name, read.table)
         malformed = read.malformed
         files = read.files
@@ -233,14 +243,16 @@ def ingest_source(
         raw = engine.materialize(raw_name, read)
         malformed = []
         files = [str(source.table)]
-    source_columns = [c for c in raw.columns if c not in (FILE_COLUMN, LINE_COLUMN)]
+    source_columns = [c for c in raw.columns if c not in (FILE_COLUMN, LINE_COLUMN, JSON_COLUMN)]
+    # Rows are exact copies when their text is: a JSON line's own text, else every column.
+    content_columns = [JSON_COLUMN] if JSON_COLUMN in raw.columns else source_columns
 
     parsed_expr, mapped = _parsed_expression(raw, source, entity, project, as_of)
     parsed = engine.materialize(engine.run_table(run_id, f"parsed_{source.name}"), parsed_expr)
 
     # Exact duplicate rows, then repeated keys with different content, among valid rows.
     valid = parsed.filter(parsed._rule.isnull())
-    by_content = ibis.window(group_by=source_columns, order_by=[FILE_COLUMN, LINE_COLUMN])
+    by_content = ibis.window(group_by=content_columns, order_by=[FILE_COLUMN, LINE_COLUMN])
     valid = valid.mutate(_copy=ibis.row_number().over(by_content))
     distinct = valid.filter(valid._copy == 0)
     newest_first = [ibis.desc(FILE_COLUMN), ibis.desc(LINE_COLUMN)]
