@@ -33,42 +33,41 @@ class IdentityResult:
     iterations: int
 
 
-def _edges(engine: Engine, entity_tables: dict[str, str], settings: IdentitySettings) -> ir.Table:
-    """One row per (record, identifier type, normalised value)."""
+def _records(engine: Engine, entity_tables: dict[str, str], settings: IdentitySettings) -> ir.Table:
+    """Every record that can carry a person, with its identifiers (null where unmapped)."""
     parts = []
     for entity_name, physical in entity_tables.items():
         entity = ENTITIES[entity_name]
-        table = engine.table(physical)
-        for kind in settings.identifiers:
-            if kind not in entity.columns_by_name:
-                continue
-            value = table[kind]
-            parts.append(
-                table.filter(value.notnull()).select(
-                    entity=ibis.literal(entity_name),
-                    source=table[SOURCE],
-                    record_key=table[RECORD_KEY],
-                    id_type=ibis.literal(kind),
-                    id_value=value.cast("string"),
-                )
-            )
-    if not parts:
-        raise IdentityError("no source maps an identifier column; nothing to unify")
-    return ibis.union(*parts).distinct()
-
-
-def _records(engine: Engine, entity_tables: dict[str, str]) -> ir.Table:
-    parts = []
-    for entity_name, physical in entity_tables.items():
-        if entity_name == "order_items":
+        if not any(c.identifier for c in entity.columns):
             continue
         table = engine.table(physical)
         parts.append(
             table.select(
-                entity=ibis.literal(entity_name), source=table[SOURCE], record_key=table[RECORD_KEY]
+                entity=ibis.literal(entity_name),
+                source=table[SOURCE],
+                record_key=table[RECORD_KEY],
+                **{
+                    kind: table[kind].cast("string")
+                    if kind in entity.columns_by_name
+                    else ibis.null("string")
+                    for kind in settings.identifiers
+                },
             )
         )
+    if not parts:
+        raise IdentityError("no source maps an identifier column; nothing to unify")
     return ibis.union(*parts)
+
+
+def _edges(records: ir.Table, settings: IdentitySettings) -> ir.Table:
+    """One row per (record node, identifier type, normalised value)."""
+    parts = [
+        records.filter(records[kind].notnull()).select(
+            node=records.node, id_type=ibis.literal(kind), id_value=records[kind]
+        )
+        for kind in settings.identifiers
+    ]
+    return ibis.union(*parts, distinct=True)
 
 
 def resolve_identity(
@@ -85,17 +84,11 @@ def resolve_identity(
 
     records = engine.materialize(
         name("id_records"),
-        _records(engine, entity_tables).mutate(
+        _records(engine, entity_tables, settings).mutate(
             node=ibis.row_number().over(order_by=["source", "record_key"])
         ),
     )
-    edges = _edges(engine, entity_tables, settings)
-    edges = engine.materialize(
-        name("id_edges"),
-        edges.join(records, ["source", "record_key"]).select(
-            edges.id_type, edges.id_value, records.node
-        ),
-    )
+    edges = engine.materialize(name("id_edges"), _edges(records, settings))
 
     # Hubs: values on the deny-list, or seen with too many distinct other identifiers.
     partners = (
@@ -121,7 +114,10 @@ def resolve_identity(
         name("id_links"), links.join(ids, ["id_type", "id_value"]).select("node", "idn")
     )
 
-    labels = engine.materialize(name("id_labels_0"), records.select("node", label=records.node))
+    labels = engine.materialize(
+        name("id_labels_0"),
+        records.select("node", label=records.node, changed=ibis.literal(False)),
+    )
     iterations = 0
     for iteration in range(1, settings.max_iterations + 1):
         iterations = iteration
@@ -134,19 +130,19 @@ def resolve_identity(
             .aggregate(candidate=lambda t: t.label.min())
         )
         joined = labels.left_join(candidate, "node")
+        lower = joined.candidate.notnull() & (joined.candidate < joined.label)
         new_labels = joined.select(
             node=joined.node,
-            label=ibis.least(joined.label, joined.candidate.fill_null(joined.label)),
+            label=ibis.cases((lower, joined.candidate), else_=joined.label),
+            changed=lower,
         )
         updated = engine.materialize(name(f"id_labels_{iteration}"), new_labels)
-        changed = engine.scalar(
-            updated.join(labels, "node").filter(lambda t: t.label != t.label_right).count()
-        )
+        changed = engine.scalar(updated.changed.sum())
         engine.drop(table_name(labels))
         labels = updated
         if progress is not None:
             progress(iteration)
-        if changed == 0:
+        if not changed:
             break
     else:
         raise IdentityError(
