@@ -217,3 +217,40 @@ def test_quality_thresholds_judge_fields_and_freshness(mini_project: Path) -> No
     assert {(r.source, r.rule) for r in top.itertuples()} == {
         (source, rule) for source, _, rule in EXPECTED_QUARANTINE
     }
+
+
+def test_a_warehouse_table_can_be_a_source(mini_project: Path) -> None:
+    import duckdb
+
+    spec = yaml.safe_load(mini_project.read_text(encoding="utf-8"))
+    with duckdb.connect(str(mini_project.parent / "warehouse.duckdb")) as con:
+        con.execute(
+            "CREATE TABLE crm_extract AS SELECT * FROM (VALUES "
+            "('M100', '13912345678', '2026-10-30 10:00:00'), "
+            "('M101', 'bad-phone', '2026-10-30 11:00:00')) t(member_no, mobile, updated)"
+        )
+    spec["sources"].append(
+        {
+            "name": "crm_table",
+            "entity": "customers",
+            "table": "crm_extract",
+            "columns": {
+                "customer_key": "member_no",
+                "member_id": "member_no",
+                "phone": "mobile",
+                "updated_at": "updated",
+            },
+        }
+    )
+    mini_project.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    project = Project.load(mini_project)
+    manifest = project.run(report=False)
+    table_source = next(s for s in manifest.sources if s.source == "crm_table")
+    assert (table_source.rows_read, table_source.rows_loaded, table_source.rows_quarantined) == (
+        2,
+        1,
+        1,
+    )
+    q = project.table("quarantine")
+    row = q[q["source"] == "crm_table"].iloc[0]
+    assert (row["file"], row["line"], row["rule"]) == ("crm_extract", 2, "malformed_phone")

@@ -56,3 +56,19 @@ def test_a_key_no_line_has_is_not_present(tmp_path: Path, name: str) -> None:
     present = present_columns(read, "jsonl")
     assert name not in present
     assert "properties.product_id" in present and "anonymousId" in present
+
+
+def test_parquet_and_excel_are_read_as_text_with_positions(tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"order_id": ["A1", "A2"], "amount": [12.5, 3.0], "qty": [1, 2]})
+    frame.to_parquet(tmp_path / "o.parquet")
+    frame.to_excel(tmp_path / "o.xlsx", index=False)
+    parquet = read_files(tmp_path / "o.parquet", "parquet", "auto", None, None).table.to_pylist()
+    assert [(r["order_id"], r["amount"], r["qty"], r["_line"]) for r in parquet] == [
+        ("A1", "12.5", "1", 1),
+        ("A2", "3", "2", 2),
+    ]
+    excel = read_files(tmp_path / "o.xlsx", "excel", "auto", None, None).table.to_pylist()
+    assert [(r["order_id"], r["_line"]) for r in excel] == [("A1", 2), ("A2", 3)]
+    assert excel[0]["amount"] == "12.5"
