@@ -9,6 +9,7 @@ from typing import Any
 import ibis
 
 from segmint.engine.engine import Capabilities, Engine
+from segmint.engine.spark_compat import apply_spark_compat
 from segmint.errors import BackendCapabilityError, ConfigError
 from segmint.project.loader import LoadedProject
 from segmint.project.spec import DuckDBWarehouse, IbisWarehouse, SparkWarehouse
@@ -30,7 +31,7 @@ def connect_duckdb(
         con = ibis.duckdb.connect(str(path), **config)
     except Exception as exc:
         raise ConfigError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
-    return Engine(con, "duckdb", Capabilities(transactional_ddl=True))
+    return Engine(con, "duckdb", Capabilities(transactional_ddl=True, temp_tables=True))
 
 
 def spark_session(
@@ -84,6 +85,7 @@ def connect_spark(
     metastore_dir: Path | None = None,
 ) -> Engine:
     """Spark, local or on a cluster, through Ibis."""
+    apply_spark_compat()
     session = spark_session(master, warehouse_dir, conf, metastore_dir)
     session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     session.catalog.setCurrentDatabase(database)

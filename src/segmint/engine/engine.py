@@ -34,6 +34,9 @@ class Capabilities:
     # ibis creates temporary views on Spark; such engines publish with CREATE VIEW in SQL,
     # quoting names with this character.
     permanent_view_quote: str | None = None
+    # Session-scoped tables that skip the warehouse file (DuckDB); elsewhere intermediates
+    # are ordinary tables, dropped when the run ends.
+    temp_tables: bool = False
 
 
 def table_name(table: ir.Table) -> str:
@@ -95,10 +98,17 @@ class Engine:
         """The physical name of table `name` built by run `run_id`."""
         return f"_r{run_id}__{name}"
 
-    def materialize(self, name: str, obj: ir.Table | pa.Table | pd.DataFrame) -> ir.Table:
-        """Create (or replace) a physical table from an expression or in-memory data."""
+    def materialize(
+        self, name: str, obj: ir.Table | pa.Table | pd.DataFrame, temporary: bool = False
+    ) -> ir.Table:
+        """Create (or replace) a physical table from an expression or in-memory data.
+
+        `temporary` marks an intermediate that lives only for this connection where the
+        engine supports that (it is then never written to the warehouse file).
+        """
+        temp = True if temporary and self.capabilities.temp_tables else None
         try:
-            return self.con.create_table(name, obj, overwrite=True)
+            return self.con.create_table(name, obj, overwrite=True, temp=temp)
         except Exception as exc:
             raise StageError(f"building table {name} failed: {exc}") from exc
 

@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 
 from segmint.engine.engine import Engine, table_name
 from segmint.errors import IdentityError
+from segmint.ingest.readers import FILE_COLUMN, LINE_COLUMN
 from segmint.ingest.stage import RECORD_KEY, SOURCE
 from segmint.project.entities import ENTITIES
 from segmint.project.spec import IdentitySettings
@@ -46,6 +47,7 @@ def _records(engine: Engine, entity_tables: dict[str, str], settings: IdentitySe
                 entity=ibis.literal(entity_name),
                 source=table[SOURCE],
                 record_key=table[RECORD_KEY],
+                **{FILE_COLUMN: table[FILE_COLUMN], LINE_COLUMN: table[LINE_COLUMN]},
                 **{
                     kind: table[kind].cast("string")
                     if kind in entity.columns_by_name
@@ -70,11 +72,35 @@ def _edges(records: ir.Table, settings: IdentitySettings) -> ir.Table:
     return ibis.union(*parts, distinct=True)
 
 
+def _node_id(records: ir.Table, source_files: dict[str, list[str]]) -> ir.IntegerValue:
+    """A unique, deterministic int64 per record from (source, file, line), without a sort."""
+    later_files = [
+        ((records.source == source) & (records[FILE_COLUMN] == file), ibis.literal(f, "int64"))
+        for source, files in source_files.items()
+        for f, file in enumerate(files)
+        if f
+    ]
+    file_index = (
+        ibis.cases(*later_files, else_=ibis.literal(0, "int64"))
+        if later_files
+        else ibis.literal(0, "int64")
+    )
+    source_index = ibis.cases(
+        *(
+            (records.source == source, ibis.literal(i, "int64"))
+            for i, source in enumerate(source_files)
+        ),
+        else_=ibis.literal(len(source_files), "int64"),
+    )
+    return (source_index * 2**42 + file_index * 2**32 + records[LINE_COLUMN]).cast("int64")
+
+
 def resolve_identity(
     engine: Engine,
     run_id: str,
     entity_tables: dict[str, str],
     settings: IdentitySettings,
+    source_files: dict[str, list[str]],
     progress: Callable[[int], None] | None = None,
 ) -> IdentityResult:
     """Build `identity_map` (source, entity, record_key, customer_id) and `identity_hubs`."""
@@ -82,13 +108,13 @@ def resolve_identity(
     def name(base: str) -> str:
         return engine.run_table(run_id, base)
 
+    unioned = _records(engine, entity_tables, settings)
     records = engine.materialize(
         name("id_records"),
-        _records(engine, entity_tables, settings).mutate(
-            node=ibis.row_number().over(order_by=["source", "record_key"])
-        ),
+        unioned.mutate(node=_node_id(unioned, source_files)),
+        temporary=True,
     )
-    edges = engine.materialize(name("id_edges"), _edges(records, settings))
+    edges = engine.materialize(name("id_edges"), _edges(records, settings), temporary=True)
 
     # Hubs: values on the deny-list, or seen with too many distinct other identifiers.
     partners = (
@@ -111,12 +137,15 @@ def resolve_identity(
     ids = links.select("id_type", "id_value").distinct()
     ids = ids.mutate(idn=ibis.row_number().over(order_by=["id_type", "id_value"]))
     links = engine.materialize(
-        name("id_links"), links.join(ids, ["id_type", "id_value"]).select("node", "idn")
+        name("id_links"),
+        links.join(ids, ["id_type", "id_value"]).select("node", "idn"),
+        temporary=True,
     )
 
     labels = engine.materialize(
         name("id_labels_0"),
         records.select("node", label=records.node, changed=ibis.literal(False)),
+        temporary=True,
     )
     iterations = 0
     for iteration in range(1, settings.max_iterations + 1):
@@ -136,7 +165,7 @@ def resolve_identity(
             label=ibis.cases((lower, joined.candidate), else_=joined.label),
             changed=lower,
         )
-        updated = engine.materialize(name(f"id_labels_{iteration}"), new_labels)
+        updated = engine.materialize(name(f"id_labels_{iteration}"), new_labels, temporary=True)
         changed = engine.scalar(updated.changed.sum())
         engine.drop(table_name(labels))
         labels = updated
@@ -150,11 +179,13 @@ def resolve_identity(
             "raise identity.max_iterations"
         )
 
-    component = labels.select(
-        "node",
+    # Customer ids number the components in order of their smallest record.
+    components = labels.select("label").distinct()
+    components = components.mutate(
         customer_id=ibis.literal("C")
-        + (ibis.dense_rank().over(order_by=labels.label) + 1).cast("string").lpad(9, "0"),
+        + (ibis.row_number().over(order_by=components.label) + 1).cast("string").lpad(9, "0")
     )
+    component = labels.join(components, "label").select("node", "customer_id")
     identity = engine.materialize(
         name("identity_map"),
         records.join(component, "node").select("source", "entity", "record_key", "customer_id"),

@@ -234,13 +234,13 @@ def ingest_source(
     if isinstance(read, RawRead):
         where = ", ".join(read.files)
         _check_columns(source, present_columns(read, source.resolved_format()), where)
-        raw = engine.materialize(raw_name, read.table)
+        raw = engine.materialize(raw_name, read.table, temporary=True)
         malformed = read.malformed
         files = read.files
     else:
         where = f"table {source.table}"
         _check_columns(source, read.columns, where)
-        raw = engine.materialize(raw_name, read)
+        raw = engine.materialize(raw_name, read, temporary=True)
         malformed = []
         files = [str(source.table)]
     source_columns = [c for c in raw.columns if c not in (FILE_COLUMN, LINE_COLUMN, JSON_COLUMN)]
@@ -248,7 +248,9 @@ def ingest_source(
     content_columns = [JSON_COLUMN] if JSON_COLUMN in raw.columns else source_columns
 
     parsed_expr, mapped = _parsed_expression(raw, source, entity, project, as_of)
-    parsed = engine.materialize(engine.run_table(run_id, f"parsed_{source.name}"), parsed_expr)
+    parsed = engine.materialize(
+        engine.run_table(run_id, f"parsed_{source.name}"), parsed_expr, temporary=True
+    )
 
     # Exact duplicate rows, then repeated keys with different content, among valid rows.
     valid = parsed.filter(parsed._rule.isnull())
@@ -282,6 +284,7 @@ def ingest_source(
             loaded_expr[FILE_COLUMN],
             loaded_expr[LINE_COLUMN],
         ),
+        temporary=True,
     )
 
     def quarantine_rows(
@@ -344,7 +347,7 @@ def ingest_source(
         pieces.append(ibis.memtable(bad, schema=QUARANTINE_SCHEMA))
     quarantine_expr = ibis.union(*(p.cast(QUARANTINE_SCHEMA) for p in pieces))
     quarantine = engine.materialize(
-        engine.run_table(run_id, f"quarantine_{source.name}"), quarantine_expr
+        engine.run_table(run_id, f"quarantine_{source.name}"), quarantine_expr, temporary=True
     )
 
     rows_read = engine.scalar(raw.count()) + len(malformed)

@@ -188,6 +188,7 @@ class PipelineRun:
                 self.run_id,
                 entity_tables,
                 spec.identity,
+                source_files={load.source: load.files for load in loads},
                 progress=lambda i: self.progress.advance(f"round {i}"),
             )
             self.built["identity_map"] = identity.identity_map
