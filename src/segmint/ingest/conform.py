@@ -10,14 +10,15 @@ from segmint.ingest.stage import SourceLoad
 from segmint.project.entities import ENTITIES
 
 HAS_CUSTOMER = "has_customer_record"
-_LINK_FIELDS = ("member_id", "phone", "email")
+_LINK_FIELDS = ("member_id", "phone", "email", "device_id", "wechat_openid")
 
 
 def conform_entities(engine: Engine, run_id: str, loads: list[SourceLoad]) -> dict[str, str]:
     """Union the staged tables of each entity; returns entity name -> run table name.
 
     Rows of entities that reference customers get `has_customer_record`: true when one of
-    their member id, phone or e-mail matches a customer record. Such orphans are kept.
+    their identifiers (member id, phone, e-mail, device, WeChat id) matches a customer
+    record. Such orphans are kept.
     """
     built: dict[str, str] = {}
     customers: ir.Table | None = None
@@ -35,7 +36,9 @@ def conform_entities(engine: Engine, run_id: str, loads: list[SourceLoad]) -> di
                     union[f].isin(customers.filter(customers[f].notnull())[f]).fill_null(False)
                     for f in _LINK_FIELDS
                 ]
-                flag = known[0] | known[1] | known[2]
+                flag = known[0]
+                for other in known[1:]:
+                    flag = flag | other
                 union = union.mutate(**{HAS_CUSTOMER: flag})
         table = engine.materialize(name, union)
         if entity.name == "customers":

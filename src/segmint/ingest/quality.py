@@ -75,8 +75,11 @@ def assess_quality(
         if entity.time_column:
             newest = engine.scalar(staged[entity.time_column].max())
         newest_ts = None if newest is None or pd.isna(newest) else pd.Timestamp(newest)
+        # Records up to the future tolerance past as-of count as fresh, not "-0.1 h old".
         freshness_hours = (
-            (pd.Timestamp(as_of) - newest_ts).total_seconds() / 3600 if newest_ts else None
+            max(0.0, (pd.Timestamp(as_of) - newest_ts).total_seconds() / 3600)
+            if newest_ts
+            else None
         )
         freshness_passed = (
             freshness_hours is None or freshness_hours <= thresholds.freshness_max_hours

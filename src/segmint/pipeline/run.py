@@ -133,7 +133,7 @@ class PipelineRun:
             with self._stage("report", 1):
                 lang = self.project.spec.report.lang
                 write_report(build_report_data(self.engine, self.project, lang), report_path)
-                self.manifest.report = str(report_path)
+                self.manifest.report = str(report_path.resolve())
                 self.progress.advance()
         return self.manifest
 
