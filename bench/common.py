@@ -123,6 +123,8 @@ class EntityDef:
 
 
 IDENTIFIERS = ("member_id", "phone", "email", "device_id", "wechat_openid")
+#: A row referencing customers has a customer record when any identifier matches one.
+LINK_FIELDS = IDENTIFIERS
 _IDS = (
     Col("member_id", "string"),
     Col("phone", "phone"),
@@ -232,6 +234,7 @@ class BenchSpec:
     completeness_min: float
     validity_min: float
     freshness_max_hours: float
+    duckdb_config: dict[str, Any] = field(default_factory=dict)  # threads, memory_limit
 
 
 # segmint's defaults for settings a project file may leave out (checked by the test).
@@ -346,6 +349,7 @@ def load_spec(path: Path) -> BenchSpec:
         completeness_min=float(quality["completeness_min"]),
         validity_min=float(quality["validity_min"]),
         freshness_max_hours=float(quality["freshness_max_hours"]),
+        duckdb_config={k: (doc.get("warehouse") or {}).get(k) for k in ("threads", "memory_limit")},
     )
 
 
@@ -496,6 +500,7 @@ class Summary:
     frequency_total: int
     monetary_total: float
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per stage
+    orphans: dict[str, int] = field(default_factory=dict)  # per source: rows with no customer
     peak_rss_mb: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -514,6 +519,17 @@ def write_json(path: Path, data: Any) -> None:
     """Write JSON (UTF-8, indented), creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+
+
+#: RFM keyed by each customer's smallest (source, record_key), from a DuckDB warehouse with
+#: `rfm` and `identity_map` (segmint's and the SQL version's), for the per-customer check.
+PER_CUSTOMER_SQL = """
+    SELECT a.anchor, r.frequency, r.monetary
+    FROM rfm r JOIN (
+        SELECT customer_id, min(source || chr(31) || record_key) AS anchor
+        FROM identity_map GROUP BY customer_id
+    ) a USING (customer_id)
+"""
 
 
 def compare(summaries: list[Summary]) -> list[tuple[str, bool, str]]:
@@ -545,6 +561,9 @@ def compare(summaries: list[Summary]) -> list[tuple[str, bool, str]]:
             f"{name}: quarantine by rule",
             [",".join(f"{r}:{c.rules.get(r, 0)}" for r in rules) for c in counts],
         )
+    if all(s.orphans for s in summaries):
+        for name in names:
+            check(f"{name}: orphans", [s.orphans.get(name, 0) for s in summaries])
     check("identity: records", [s.records for s in summaries])
     check("identity: customers", [s.customers for s in summaries])
     check("identity: hubs blocked", [s.hubs for s in summaries])

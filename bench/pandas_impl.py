@@ -32,6 +32,7 @@ from common import (
     LANDLINE,
     LANDLINE_DIGITS,
     LANDLINE_PREFIX,
+    LINK_FIELDS,
     MOBILE,
     MOBILE_TAIL,
     MONEY_LIMIT,
@@ -499,7 +500,7 @@ def conform(staged: dict[str, pd.DataFrame], spec: BenchSpec) -> dict[str, pd.Da
             known = pd.Series(False, index=table.index)
             customers = out.get("customers")
             if customers is not None:
-                for f in ("member_id", "phone", "email"):
+                for f in LINK_FIELDS:
                     known |= table[f].isin(customers[f].dropna())
             table = table.assign(has_customer_record=known)
         out[entity.name] = table
@@ -706,6 +707,7 @@ def run(spec: BenchSpec) -> Output:
         rfm_rows=len(scores),
         segments={str(k): int(v) for k, v in scores.segment.value_counts().items()},
         frequency_total=int(scores.frequency.sum()),
+        orphans=dict(zip(quality_sources.source, quality_sources.orphans.astype(int), strict=True)),
         monetary_total=float(scores.monetary.sum()),
         cpu=clock.cpu,
         extra={"peak_mb_after_stage": clock.peak_mb},

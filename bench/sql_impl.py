@@ -33,10 +33,12 @@ from common import (
     LANDLINE,
     LANDLINE_DIGITS,
     LANDLINE_PREFIX,
+    LINK_FIELDS,
     MOBILE,
     MOBILE_TAIL,
     MONEY_STRIP,
     NUMBER,
+    PER_CUSTOMER_SQL,
     PHONE_STRIP,
     RULES,
     SEGMENT_GRID,
@@ -460,6 +462,8 @@ def ingest_source(
     ).fetchone()
     rows_read, loaded, quarantined, repeated = counts_row
     rules = dict(con.execute(f"SELECT rule, count(*) FROM quarantine_{s} GROUP BY rule").fetchall())
+    con.execute(f"DROP TABLE valid_{s}")
+    con.execute(f"DROP TABLE keyed_{s}")
     if rows_read != loaded + quarantined:
         raise AssertionError(f"{s}: rows read != loaded + quarantined")
     stats = pd.DataFrame(
@@ -486,7 +490,7 @@ def conform(con: duckdb.DuckDBPyConnection, spec: BenchSpec) -> list[str]:
             if "customers" in built:
                 flag = " OR ".join(
                     f"coalesce({f} IN (SELECT {f} FROM customers WHERE {f} IS NOT NULL), false)"
-                    for f in ("member_id", "phone", "email")
+                    for f in LINK_FIELDS
                 )
             else:
                 flag = "false"
@@ -719,11 +723,15 @@ def rfm(con: duckdb.DuckDBPyConnection, spec: BenchSpec) -> None:
 
 
 def run(spec: BenchSpec, database: Path, work: Path) -> Output:
-    """The whole pipeline in a fresh DuckDB file, timed per stage."""
+    """The whole pipeline in a fresh DuckDB file, timed per stage.
+
+    DuckDB gets the project's warehouse threads and memory limit, as segmint's engine does.
+    """
     for stale in (database, database.with_suffix(database.suffix + ".wal")):
         stale.unlink(missing_ok=True)
     work.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(database))
+    config = {k: v for k, v in spec.duckdb_config.items() if v is not None}
+    con = duckdb.connect(str(database), config=config)
     clock = Stopwatch()
     counts: dict[str, SourceCounts] = {}
     stats: dict[str, pd.DataFrame] = {}
@@ -746,6 +754,7 @@ def run(spec: BenchSpec, database: Path, work: Path) -> Output:
         return row[0]
 
     segments = dict(con.execute("SELECT segment, count(*) FROM rfm GROUP BY segment").fetchall())
+    orphans = dict(con.execute("SELECT source, orphans FROM quality_sources").fetchall())
     summary = Summary(
         impl="sql",
         stages=clock.seconds,
@@ -757,20 +766,12 @@ def run(spec: BenchSpec, database: Path, work: Path) -> Output:
         rfm_rows=int(one("SELECT count(*) FROM rfm")),
         segments={str(k): int(v) for k, v in segments.items()},
         frequency_total=int(one("SELECT coalesce(sum(frequency), 0) FROM rfm")),
+        orphans={str(k): int(v) for k, v in orphans.items()},
         monetary_total=float(one("SELECT coalesce(sum(monetary), 0) FROM rfm")),
         cpu=clock.cpu,
         extra={"peak_mb_after_stage": clock.peak_mb},
     )
     return Output(summary=summary, con=con)
-
-
-PER_CUSTOMER_SQL = """
-    SELECT a.anchor, r.frequency, r.monetary
-    FROM rfm r JOIN (
-        SELECT customer_id, min(source || chr(31) || record_key) AS anchor
-        FROM identity_map GROUP BY customer_id
-    ) a USING (customer_id)
-"""
 
 
 def per_customer(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -269,6 +269,10 @@ def test_three_implementations_agree(
         )
         == expected
     )
+    quality = segmint.table("quality_sources")
+    orphans = dict(zip(quality.source, quality.orphans.astype(int), strict=True))
+    assert panda.summary.orphans == orphans
+    assert sql.summary.orphans == orphans
     segments = segmint.table("rfm").segment.value_counts().to_dict()
     assert panda.summary.segments == segments
     assert sql.summary.segments == segments
