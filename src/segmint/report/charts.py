@@ -509,6 +509,21 @@ def _series(
     return [(clean_label(name), _numbers(values)) for name, values in items]
 
 
+def _series_matching(
+    series: Mapping[str, Sequence[Any]] | Sequence[tuple[str, Sequence[Any]]],
+    labels: Sequence[Any],
+    chart: str,
+) -> list[tuple[str, list[float | None]]]:
+    """The chart's series, each checked to have one value per label."""
+    parts = _series(series)
+    for name, values in parts:
+        if len(values) != len(labels):
+            raise ValueError(
+                f"{chart} series {name!r} has {len(values)} values for {len(labels)} labels"
+            )
+    return parts
+
+
 def stacked_bar_chart(
     labels: Sequence[Any],
     series: Mapping[str, Sequence[Any]] | Sequence[tuple[str, Sequence[Any]]],
@@ -551,13 +566,7 @@ def stacked_bar_chart(
     Returns:
         The ``<svg data-chart="stacked-bar">`` element as a string.
     """
-    parts = _series(series)
-    for name, values in parts:
-        if len(values) != len(labels):
-            raise ValueError(
-                f"stacked_bar_chart series {name!r} has {len(values)} values "
-                f"for {len(labels)} labels"
-            )
+    parts = _series_matching(series, labels, "stacked_bar_chart")
     if not labels or not parts:
         return _empty_chart("stacked-bar", title, empty_text, width, chart_id, show_title)
     names = _labels(labels)
@@ -675,13 +684,7 @@ def grouped_bar_chart(
     Returns:
         The ``<svg data-chart="grouped-bar">`` element as a string.
     """
-    parts = _series(series)
-    for name, values in parts:
-        if len(values) != len(labels):
-            raise ValueError(
-                f"grouped_bar_chart series {name!r} has {len(values)} values "
-                f"for {len(labels)} labels"
-            )
+    parts = _series_matching(series, labels, "grouped_bar_chart")
     if not labels or not parts:
         return _empty_chart("grouped-bar", title, empty_text, width, chart_id, show_title)
     names = _labels(labels)
