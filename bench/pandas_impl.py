@@ -183,6 +183,14 @@ def _offset_minutes(offset: pd.Series, default: int) -> pd.Series:
     return out.mask(offset == "Z", 0)
 
 
+def _datetimes(text: pd.Series, fmt: str) -> pd.Series:
+    """`to_datetime` at microsecond precision (finer fractions are cut, as DuckDB does)."""
+    value = pd.to_datetime(text, format=fmt, errors="coerce")
+    if value.dtype != "datetime64[us]":
+        value = value.dt.floor("us").astype("datetime64[us]")
+    return value
+
+
 def parse_timestamp(text: pd.Series, spec: BenchSpec, source: SourceDef) -> pd.Series:
     """UTC (naive) timestamps; missing when the text is not a recognisable date-time.
 
@@ -193,11 +201,11 @@ def parse_timestamp(text: pd.Series, spec: BenchSpec, source: SourceDef) -> pd.S
     local = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     minutes = pd.Series(float(source.utc_offset_minutes), index=text.index)
     if iso.any():
-        local[iso] = pd.to_datetime(text[iso], format="ISO8601", errors="coerce")
+        local[iso] = _datetimes(text[iso], "ISO8601")
     rest = text.notna() & ~iso
     if rest.any():
         canonical, offset = _canonical_datetime(text[rest])
-        local[rest] = pd.to_datetime(canonical, format="ISO8601", errors="coerce")
+        local[rest] = _datetimes(canonical, "ISO8601")
         minutes[rest] = _offset_minutes(offset, source.utc_offset_minutes)
     return local - pd.to_timedelta(minutes, unit="m")
 
@@ -207,11 +215,11 @@ def parse_date(text: pd.Series) -> pd.Series:
     iso = text.str.match(ISO_DATE, na=False)
     value = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     if iso.any():
-        value[iso] = pd.to_datetime(text[iso], format="%Y-%m-%d", errors="coerce")
+        value[iso] = _datetimes(text[iso], "%Y-%m-%d")
     rest = text.notna() & ~iso
     if rest.any():
         canonical, _ = _canonical_datetime(text[rest])
-        value[rest] = pd.to_datetime(canonical.str[0:10], format="%Y-%m-%d", errors="coerce")
+        value[rest] = _datetimes(canonical.str[0:10], "%Y-%m-%d")
     return value
 
 
