@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Protocol
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.engine.engine import Engine, table_name
 from segmint.errors import SegmintError, StageError
-from segmint.identity.deterministic import resolve_identity
+from segmint.identity.resolve import IDENTITY_HISTORY, IDENTITY_MAP, resolve_identity
 from segmint.ingest.conform import conform_entities
 from segmint.ingest.quality import assess_quality
 from segmint.ingest.stage import QUARANTINE_SCHEMA, SourceLoad, ingest_source
@@ -102,6 +103,10 @@ class PipelineRun:
         finally:
             record.seconds = round(time.perf_counter() - start, 3)
         self.manifest.stages.append(record)
+
+    def _published(self, name: str) -> ir.Table | None:
+        """The last successful run's table `name`, if there is one."""
+        return self.engine.table(name) if self.engine.exists(name) else None
 
     def _rows(self, run_table: str) -> int:
         return int(self.engine.scalar(self.engine.table(run_table).count()))
@@ -188,18 +193,19 @@ class PipelineRun:
                 self.run_id,
                 entity_tables,
                 spec.identity,
-                source_files={load.source: load.files for load in loads},
-                progress=lambda i: self.progress.advance(f"round {i}"),
+                previous_map=self._published(IDENTITY_MAP),
+                previous_history=self._published(IDENTITY_HISTORY),
+                progress=self.progress.advance,
             )
-            self.built["identity_map"] = identity.identity_map
-            self.built["identity_hubs"] = identity.hubs
+            self.built.update(identity.tables)
+            self.identity = identity
             record.rows = identity.records
 
         with self._stage("rfm", 1) as record:
             if "orders" in entity_tables:
                 bought = purchases(
                     engine.table(entity_tables["orders"]),
-                    engine.table(identity.identity_map),
+                    engine.table(identity.tables[IDENTITY_MAP]),
                     self.as_of,
                 )
                 rfm = engine.materialize(

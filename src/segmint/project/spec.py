@@ -196,18 +196,86 @@ IdentifierKind = Literal["member_id", "phone", "email", "device_id", "wechat_ope
 DEFAULT_IDENTIFIERS: tuple[IdentifierKind, ...] = ("member_id", "phone", "email")
 
 
+STRONG_IDENTIFIERS: tuple[IdentifierKind, ...] = ("member_id", "phone", "email", "wechat_openid")
+
+
+class IdentifierRule(_Strict):
+    """How far one identifier type is trusted to link records."""
+
+    max_partners: int | None = Field(
+        None,
+        ge=1,
+        description="A value seen with more distinct strong identifiers (member id, phone, "
+        "e-mail, WeChat id) of any one other type than this is a hub and links nothing. "
+        "Default: identity.max_partners_per_identifier.",
+    )
+    max_member_ids: int | None = Field(
+        None,
+        ge=1,
+        description="A value seen with more distinct member ids than this is a hub (a family "
+        "iPad, a phone a couple shares). Default: no limit of its own.",
+    )
+
+
+def _default_rules() -> dict[IdentifierKind, IdentifierRule]:
+    # Devices are weak: one person's phone or tablet logs in as one member. A device seen
+    # with two members is a family or store device and must not glue them together.
+    return {"device_id": IdentifierRule(max_partners=4, max_member_ids=1)}
+
+
+class ProbabilisticMatching(_Strict):
+    """Splink matching of customer records that share no identifier (typos, old phones)."""
+
+    enabled: bool = Field(True, description="Run probabilistic matching after stitching.")
+    threshold: float = Field(
+        0.95, gt=0, lt=1, description="Match probability at or above which records link."
+    )
+    review_low: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="Pairs between this and the threshold go to the clerical-review table.",
+    )
+    seed: int = Field(42, description="Seed for Splink's random pair sampling.")
+    max_pairs: int = Field(
+        1_000_000, ge=1000, description="Random pairs sampled to estimate u probabilities."
+    )
+
+    @model_validator(mode="after")
+    def _review_below_threshold(self) -> ProbabilisticMatching:
+        if self.review_low >= self.threshold:
+            raise ValueError("review_low must be below threshold")
+        return self
+
+
 class IdentitySettings(_Strict):
-    """Deterministic identity: which identifiers link records, and the hub guard."""
+    """Identity: which identifiers link records, their rules, and the merge guards."""
 
     identifiers: list[IdentifierKind] = Field(
         default_factory=lambda: list(DEFAULT_IDENTIFIERS),
-        description="Identifier types that link records, strongest first.",
+        description="Identifier types that link records, strongest first. When a customer "
+        "holds too many member ids, links of the weakest type are cut first.",
+    )
+    rules: dict[IdentifierKind, IdentifierRule] = Field(
+        default_factory=_default_rules,
+        description="Per identifier type: hub limits (see identifier rules).",
     )
     max_partners_per_identifier: int = Field(
         20,
         ge=1,
         description="An identifier value seen with more distinct other identifiers than this "
         "is a hub (a store phone, a placeholder, a shared device) and links nothing.",
+    )
+    max_member_ids_per_customer: int = Field(
+        3,
+        ge=1,
+        description="A customer may hold at most this many member ids; larger components "
+        "are split on their weakest links and reported.",
+    )
+    placeholders: bool = Field(
+        True,
+        description="Treat obvious placeholders (13800000000, 1 and ten equal digits, "
+        "test@…, all-zero device ids) as hubs; they are listed with the others.",
     )
     deny: list[str] = Field(
         default_factory=lambda: [
@@ -225,7 +293,20 @@ class IdentitySettings(_Strict):
         ],
         description="Normalised identifier values that never link records.",
     )
+    probabilistic: ProbabilisticMatching = Field(
+        default_factory=lambda: ProbabilisticMatching(),
+        description="Probabilistic (Splink) matching of records with no shared identifier.",
+    )
     max_iterations: int = Field(50, ge=1, description="Label-propagation round limit.")
+
+    def rule(self, kind: str) -> IdentifierRule:
+        """The rule for one identifier type, with the project-wide defaults filled in."""
+        rule = self.rules.get(kind)  # type: ignore[call-overload]
+        return IdentifierRule(
+            max_partners=(rule.max_partners if rule and rule.max_partners else None)
+            or self.max_partners_per_identifier,
+            max_member_ids=rule.max_member_ids if rule else None,
+        )
 
 
 class RFMSettings(_Strict):

@@ -26,7 +26,8 @@ SEGMENTS = tuple(name for name, _, _ in SEGMENT_GRID)
 
 
 def purchases(orders: ir.Table, identity: ir.Table, as_of: dt.datetime) -> ir.Table:
-    """Paid orders up to the as-of time, each with its customer_id."""
+    """Paid orders up to the as-of time, each with its customer_id (unresolved left out)."""
+    identity = identity.filter(identity.customer_id.notnull())
     paid = orders.filter(
         (orders.status.isnull() | (orders.status == "paid"))
         & (orders.ordered_at <= ibis.literal(as_of))

@@ -1,0 +1,131 @@
+"""Pairwise accuracy of an identity map against ground truth, computed in the engine.
+
+Two records form a *pair* when they share a cluster. Precision is the share of the pairs
+segmint put in one customer that truly are one person; recall is the share of true
+same-person pairs segmint put in one customer. Counts come from the contingency table of
+(customer_id, person_id), so no pair is ever materialised: a cell of n records holds
+n·(n−1)/2 pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from segmint.engine.engine import Engine
+from segmint.errors import SourceReadError
+
+TRUTH_COLUMNS = ("source", "record_key", "person_id")
+
+
+@dataclass(frozen=True)
+class PairwiseScores:
+    """Pair counts and the scores derived from them."""
+
+    records: int
+    true_pairs: int
+    predicted_pairs: int
+    correct_pairs: int
+    customers: int
+    persons: int
+
+    @property
+    def precision(self) -> float:
+        """Correct pairs / predicted pairs (1.0 when nothing was linked)."""
+        return self.correct_pairs / self.predicted_pairs if self.predicted_pairs else 1.0
+
+    @property
+    def recall(self) -> float:
+        """Correct pairs / true pairs (1.0 when no two records share a person)."""
+        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    @property
+    def f1(self) -> float:
+        """Harmonic mean of precision and recall."""
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """Counts and scores as one JSON-ready dict."""
+        return {
+            **asdict(self),
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+        }
+
+
+def read_truth(path: Path) -> pa.Table:
+    """The generator's `truth/records.csv` (source, record_key, person_id, ...) as Arrow."""
+    try:
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                include_columns=list(TRUTH_COLUMNS),
+                column_types={c: pa.string() for c in TRUTH_COLUMNS},
+            ),
+        )
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise SourceReadError(f"{path}: cannot read ground truth: {exc}") from exc
+    return table
+
+
+def _pairs(counts: ir.IntegerColumn) -> ir.IntegerScalar:
+    return (counts * (counts - 1) / 2).cast("int64").sum().fill_null(0)
+
+
+def pairwise_scores(mapped: ir.Table, engine: Engine) -> PairwiseScores:
+    """Scores of a table with one row per record and columns `cluster` and `truth`."""
+    cells = mapped.group_by(["cluster", "truth"]).aggregate(n=mapped.count())
+    clusters = cells.group_by("cluster").aggregate(n=cells.n.sum())
+    persons = cells.group_by("truth").aggregate(n=cells.n.sum())
+    row = engine.to_pandas(
+        ibis.memtable({"one": [1]}).select(
+            records=cells.n.sum().fill_null(0).as_scalar(),
+            correct=_pairs(cells.n).as_scalar(),
+            predicted=_pairs(clusters.n).as_scalar(),
+            true=_pairs(persons.n).as_scalar(),
+            customers=clusters.count().as_scalar(),
+            persons=persons.count().as_scalar(),
+        )
+    ).iloc[0]
+    return PairwiseScores(
+        records=int(row["records"]),
+        true_pairs=int(row["true"]),
+        predicted_pairs=int(row["predicted"]),
+        correct_pairs=int(row["correct"]),
+        customers=int(row["customers"]),
+        persons=int(row["persons"]),
+    )
+
+
+def evaluate_identity_map(
+    engine: Engine, identity_map: ir.Table, truth: ir.Table, by_source: bool = True
+) -> tuple[PairwiseScores, dict[str, PairwiseScores]]:
+    """Overall scores, and per source (pairs within that source's records only).
+
+    Records the map holds but the truth does not (or the reverse: quarantined rows) are
+    left out of both sides; the overall `records` count says how many were compared.
+    Unresolved records (null customer_id) count as customers of their own.
+    """
+    joined = identity_map.join(truth, ["source", "record_key"]).select(
+        source=identity_map.source,
+        # an unresolved record (no customer_id) is a cluster of its own
+        cluster=identity_map.customer_id.fill_null(
+            "~" + identity_map.source + ":" + identity_map.record_key
+        ),
+        truth=truth.person_id,
+    )
+    overall = pairwise_scores(joined, engine)
+    per_source: dict[str, PairwiseScores] = {}
+    if by_source:
+        sources = engine.to_pandas(joined.select("source").distinct())["source"]
+        for source in sorted(sources):
+            per_source[source] = pairwise_scores(joined.filter(joined.source == source), engine)
+    return overall, per_source
