@@ -5,17 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from segmint.cli.common import (
+    JsonOpt,
+    ProjectArg,
+    emit_json,
+    err,
+    guard,
+    out,
+    records,
+    state,
+)
+from segmint.cli.identity import identity_app
 from segmint.cli.progress import RichProgress
-from segmint.errors import ConfigError, SegmintError
+from segmint.errors import ConfigError
 from segmint.pipeline.project import Project
 from segmint.project.loader import project_json_schema
 from segmint.project.starter import STARTER_PROJECT
@@ -27,32 +36,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-_state = {"debug": False}
-
-ProjectArg = Annotated[Path, typer.Argument(help="The project file (segmint.yml).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
-
-
-def _emit_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str, indent=2) + "\n")
-
-
-def _guard(action: Callable[[], None]) -> None:
-    """Run a command; known errors become one red line and a non-zero exit."""
-    try:
-        action()
-    except SegmintError as exc:
-        if _state["debug"]:
-            raise
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    return list(clean.to_dict("records"))
+app.add_typer(identity_app, name="identity")
 
 
 def _pct(value: Any) -> str:
@@ -68,7 +52,7 @@ def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """segmint: collect → govern → unify → tag → predict → segment → activate → measure."""
-    _state["debug"] = debug
+    state["debug"] = debug
 
 
 @app.command()
@@ -86,7 +70,7 @@ def init(
         path.write_text(STARTER_PROJECT, encoding="utf-8")
         err.print(f"wrote {path}")
 
-    _guard(action)
+    guard(action)
 
 
 @app.command()
@@ -129,7 +113,7 @@ def generate(
             "bad_rows": company.bad_rows,
         }
         if as_json:
-            _emit_json(summary)
+            emit_json(summary)
             return
         table = Table(title=f"Generated company ({customers:,} customers, seed {seed})")
         table.add_column("source")
@@ -139,7 +123,7 @@ def generate(
         out.print(table)
         out.print(f"project file: [bold]{company.project_file}[/]")
 
-    _guard(action)
+    guard(action)
 
 
 @app.command()
@@ -162,7 +146,7 @@ def run(
         with RichProgress(err, enabled=not as_json) as bars:
             manifest = proj.run(as_of=as_of, report=target, progress=bars)
         if as_json:
-            _emit_json(manifest.to_json())
+            emit_json(manifest.to_json())
             return
         sources = Table(title=f"Run {manifest.run_id} — {manifest.status}")
         for column in ("source", "entity", "read", "loaded", "quarantined"):
@@ -192,7 +176,7 @@ def run(
         if manifest.report:
             out.print(f"report:    [bold]{manifest.report}[/]")
 
-    _guard(action)
+    guard(action)
 
 
 @app.command()
@@ -202,11 +186,11 @@ def quality(project: ProjectArg, as_json: JsonOpt = False) -> None:
     def action() -> None:
         results, top = Project.load(project).quality()
         if as_json:
-            _emit_json(
+            emit_json(
                 {
-                    "sources": _records(results.sources),
-                    "fields": _records(results.fields),
-                    "quarantine_top": _records(top),
+                    "sources": records(results.sources),
+                    "fields": records(results.fields),
+                    "quarantine_top": records(top),
                 }
             )
             return
@@ -257,7 +241,7 @@ def quality(project: ProjectArg, as_json: JsonOpt = False) -> None:
             reasons.add_row(q.source, q.rule, f"{q.rows:,}", f"line {q.example_line}: {q.message}")
         out.print(reasons)
 
-    _guard(action)
+    guard(action)
 
 
 @app.command()
@@ -276,11 +260,11 @@ def export(
         chosen: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
         rows = Project.load(project).export(table, chosen, out_file)
         if as_json:
-            _emit_json({"table": table, "format": fmt, "out": str(out_file), "rows": rows})
+            emit_json({"table": table, "format": fmt, "out": str(out_file), "rows": rows})
         else:
             out.print(f"wrote {rows:,} rows of {table} to {out_file}")
 
-    _guard(action)
+    guard(action)
 
 
 @app.command()
@@ -290,12 +274,12 @@ def tables(project: ProjectArg, as_json: JsonOpt = False) -> None:
     def action() -> None:
         names = Project.load(project).tables()
         if as_json:
-            _emit_json({"tables": names})
+            emit_json({"tables": names})
         else:
             for name in names:
                 out.print(name)
 
-    _guard(action)
+    guard(action)
 
 
 def main() -> None:

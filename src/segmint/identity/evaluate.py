@@ -15,6 +15,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -128,4 +129,29 @@ def evaluate_identity_map(
         sources = engine.to_pandas(joined.select("source").distinct())["source"]
         for source in sorted(sources):
             per_source[source] = pairwise_scores(joined.filter(joined.source == source), engine)
+    return overall, per_source
+
+
+IDENTITY_EVALUATION = "identity_evaluation"
+
+
+def record_evaluation(
+    engine: Engine, truth_path: Path, run_id: str
+) -> tuple[PairwiseScores, dict[str, PairwiseScores]]:
+    """Score the published identity map against a truth file and log it for the report.
+
+    Appends one row per scope ('overall' and each source) to `identity_evaluation`.
+    """
+    truth = engine.materialize(f"_truth_{run_id}", read_truth(truth_path), temporary=True)
+    try:
+        overall, per_source = evaluate_identity_map(engine, engine.table("identity_map"), truth)
+    finally:
+        engine.drop(f"_truth_{run_id}")
+    evaluated_at = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+    rows = [
+        {"run_id": run_id, "scope": scope, **scores.to_json()}
+        for scope, scores in [("overall", overall), *per_source.items()]
+    ]
+    frame = pd.DataFrame(rows).assign(truth_file=str(truth_path), evaluated_at=evaluated_at)
+    engine.append(IDENTITY_EVALUATION, frame)
     return overall, per_source

@@ -243,8 +243,10 @@ def _probabilistic(
     """Merge components that Splink says are one person; returns the new node labels."""
     settings = stage.settings.probabilistic
     engine = stage.engine
+    if not settings.enabled:
+        return labels
     candidates = _candidates(engine, entity_tables, record_labels)
-    if not settings.enabled or candidates is None:
+    if candidates is None:
         return labels
     try:
         probabilistic: Any = importlib.import_module("segmint.identity.probabilistic")

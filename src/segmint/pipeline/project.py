@@ -13,7 +13,9 @@ import pyarrow.parquet as pq
 
 from segmint.engine.connect import connect
 from segmint.engine.engine import Engine
-from segmint.errors import ConfigError
+from segmint.errors import ConfigError, TableNotFoundError
+from segmint.identity.evaluate import PairwiseScores, record_evaluation
+from segmint.identity.explain import CustomerExplanation, explain_customer
 from segmint.ingest.quality import QualityResults, quarantine_summary
 from segmint.pipeline.manifest import RUNS
 from segmint.pipeline.run import (
@@ -111,3 +113,25 @@ class Project:
         else:
             raise ConfigError(f"unknown export format {fmt!r}; use csv or parquet")
         return int(arrow.num_rows)
+
+    def explain(self, customer_id: str, sample: int = 20) -> CustomerExplanation:
+        """The records, identifiers and match evidence behind one customer."""
+        with self.engine() as engine:
+            return explain_customer(engine, customer_id, sample=sample)
+
+    def evaluate_identity(self, truth: Path) -> tuple[PairwiseScores, dict[str, PairwiseScores]]:
+        """Pairwise precision / recall of the published identity map against ground truth.
+
+        The scores are also logged in `identity_evaluation` for the report.
+        """
+        with self.engine() as engine:
+            runs = engine.table(RUNS)
+            latest = engine.to_pandas(
+                runs.filter(runs.status == "succeeded")
+                .order_by(runs.started_at.desc())
+                .select("run_id")
+                .limit(1)
+            )
+            if latest.empty:
+                raise TableNotFoundError("no successful run yet; run the pipeline first")
+            return record_evaluation(engine, truth, str(latest["run_id"].iloc[0]))

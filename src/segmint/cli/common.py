@@ -1,0 +1,44 @@
+"""Pieces every CLI command shares: consoles, argument types, JSON output, error guard."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from segmint.errors import SegmintError
+
+out = Console()
+err = Console(stderr=True)
+state = {"debug": False}
+
+ProjectArg = Annotated[Path, typer.Argument(help="The project file (segmint.yml).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
+
+
+def emit_json(document: Any) -> None:
+    """Print one JSON document on stdout."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str, indent=2) + "\n")
+
+
+def guard(action: Callable[[], None]) -> None:
+    """Run a command; known errors become one red line and a non-zero exit."""
+    try:
+        action()
+    except SegmintError as exc:
+        if state["debug"]:
+            raise
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame as JSON-ready records (missing values as null)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return list(clean.to_dict("records"))
