@@ -6,8 +6,11 @@ Chinese previews of the fixture report for a visual check.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import shutil
+import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,13 +23,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segmint.report import ReportData, ReportDataError, charts, render_report, write_report
-from segmint.report.fmt import fmt_compact, fmt_int, fmt_money, fmt_pct, fmt_seconds, truncate
+from segmint.report.fmt import (
+    fmt_compact,
+    fmt_int,
+    fmt_money,
+    fmt_pct,
+    fmt_seconds,
+    mask_identifier,
+    truncate,
+)
 from segmint.report.i18n import SEGMENT_NAMES_ZH, STRINGS, segment_label, t
 
 TEMPLATE = Path(__file__).parents[1] / "src/segmint/report/templates/report.html.j2"
-RENDER_PY = Path(__file__).parents[1] / "src/segmint/report/render.py"
+REPORT_PY = sorted((Path(__file__).parents[1] / "src/segmint/report").glob("*.py"))
 XSS = "<script>alert(1)</script>"
 LONG_RULE = "value_must_match_the_declared_pattern_for_international_phone_numbers_e164"
+HUB_VALUES = ("+8613912345678", "zhang.wei@example.com", "E2F01B38-3AB2-3F5D-5BF6-7CC1DB7A929D")
+HUB_MASKED = ("+86139****5678", "z***@example.com", "E2***9D")
 
 SEGMENTS = [
     # name, customers, revenue, avg recency, avg frequency
@@ -150,15 +163,78 @@ def make_report_data(lang: str = "en") -> ReportData:
     identity = {
         "records": 34_185,
         "customers": 21_450,
-        "linked_records": 19_870,
+        "unresolved": 412,
         "hubs_blocked": 3,
-        "by_source": [
-            {"source": "crm", "records": 24_198, "customers": 20_102},
-            {"source": "webshop", "records": 6_204, "customers": 5_877},
-            {"source": "pos", "records": 2_918, "customers": 2_406},
-            {"source": "newsletter", "records": 865, "customers": 861},
-        ],
+        "hub_reasons": {"deny-list": 1, "too many partners": 2},
+        "components_split": 2,
+        "split_cut": "device_id,wechat_openid",
+        "merges": 14,
+        "splits": 3,
+        "probabilistic_links": 1_208,
+        "review_pairs": 96,
+        "project_file": "acme.yml",
     }
+    identity_sources = pd.DataFrame(
+        {
+            "source": ["crm", "newsletter", "pos", "webshop"],
+            "records": [24_198, 865, 2_918, 6_204],
+            "resolved": [24_198, 861, 2_510, 6_204],
+            "cross_source": [9_102, 700, 1_980, 5_300],
+            "customers": [20_102, 861, 2_406, 5_877],
+        }
+    )
+    names = list(identity_sources["source"])
+    both = {
+        ("crm", "newsletter"): 690,
+        ("crm", "pos"): 1_870,
+        ("crm", "webshop"): 5_120,
+        ("newsletter", "pos"): 120,
+        ("newsletter", "webshop"): 430,
+        ("pos", "webshop"): 980,
+    }
+    customers_of = dict(zip(names, identity_sources["customers"], strict=True))
+    identity_overlap = pd.DataFrame(
+        [
+            (a, b, customers_of[a] if a == b else both.get((a, b), both.get((b, a), 0)))
+            for a in names
+            for b in names
+        ],
+        columns=["source_a", "source_b", "customers"],
+    )
+    identity_sizes = pd.DataFrame(
+        {
+            "bucket": ["1", "2–5", "6–20", "21–100", "101–1,000", ">1,000"],
+            "customers": [14_010, 6_220, 1_150, 68, 2, 0],
+            "records": [14_010, 15_100, 4_700, 361, 14, 0],
+        }
+    )
+    identity_spread = pd.DataFrame(
+        {"sources": [1, 2, 3, 4], "customers": [15_020, 4_870, 1_380, 180]}
+    )
+    identity_hubs = pd.DataFrame(
+        {
+            "id_type": ["phone", "email", "device_id"],
+            "id_value": list(HUB_VALUES),
+            "reason": ["too many partners", "deny-list", "too many partners"],
+            "partners": [212, 31, 45],
+            "member_ids": [180, 29, 40],
+            "records": [3_410, 402, 77],
+        }
+    )
+    identity_evaluation = pd.DataFrame(
+        {
+            "scope": ["overall", "crm", "newsletter", "pos", "webshop"],
+            "records": [34_001, 24_100, 860, 2_900, 6_141],
+            "true_pairs": [120_400, 8_100, 12, 3_100, 40_210],
+            "predicted_pairs": [118_950, 8_050, 12, 2_990, 39_870],
+            "correct_pairs": [117_730, 8_000, 12, 2_950, 39_800],
+            "precision": [0.98974, 0.99379, 1.0, 0.98662, 0.99824],
+            "recall": [0.97782, 0.98765, 1.0, 0.95161, 0.98980],
+            "f1": [0.98374, 0.99071, 1.0, 0.96880, 0.99400],
+            "truth_file": ["truth/records.csv"] * 5,
+            "evaluated_at": pd.to_datetime(["2024-07-01 04:02"] * 5),
+        }
+    )
     total_customers = sum(s[1] for s in SEGMENTS)
     total_revenue = sum(s[2] for s in SEGMENTS)
     segments = pd.DataFrame(
@@ -207,6 +283,12 @@ def make_report_data(lang: str = "en") -> ReportData:
         quarantine_top=quarantine_top,
         thresholds={"completeness_min": 0.8, "validity_min": 0.95, "freshness_max_hours": 48.0},
         identity=identity,
+        identity_sources=identity_sources,
+        identity_overlap=identity_overlap,
+        identity_sizes=identity_sizes,
+        identity_spread=identity_spread,
+        identity_hubs=identity_hubs,
+        identity_evaluation=identity_evaluation,
         rfm_summary={
             "customers": float(total_customers),
             "revenue": total_revenue,
@@ -297,6 +379,10 @@ EXPECTED_CHARTS = {
     "chart-run-sources": ("stacked-bar", 4 * 2),
     "chart-quarantine": ("bar", 5),
     "chart-identity-sources": ("grouped-bar", 4 * 2),
+    "chart-identity-coverage": ("heatmap", 4 * 4),
+    "chart-identity-sizes": ("bar", 6),
+    "chart-identity-spread": ("bar", 4),
+    "chart-identity-accuracy": ("grouped-bar", 5 * 3),
     "chart-hist-recency-days": ("histogram", 12),
     "chart-hist-frequency": ("histogram", 10),
     "chart-hist-monetary": ("histogram", 15),
@@ -477,6 +563,298 @@ def test_report_data_names_every_missing_column() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Identity section
+# ---------------------------------------------------------------------------------------------
+
+
+class TableReader(HTMLParser):
+    """The text of every cell of every ``table.data``, keyed by the table's aria-label."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: dict[str, list[list[str]]] = {}
+        self._label: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._label = dict(attrs).get("aria-label") or ""
+            self.tables[self._label] = []
+        elif tag == "tr" and self._label is not None:
+            self.tables[self._label].append([])
+        elif tag in ("td", "th") and self._label is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self._label is not None:
+            self.tables[self._label][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._label = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def read_tables(markup: str) -> dict[str, list[list[str]]]:
+    """``{aria-label: rows}``; the first row is the header, the last may be a footer."""
+    reader = TableReader()
+    reader.feed(markup)
+    return reader.tables
+
+
+def identity_section(markup: str) -> str:
+    found = re.search(r'<section class="card" id="identity">.*?</section>', markup, re.S)
+    assert found is not None
+    return found.group(0)
+
+
+def test_identity_section_shows_every_part(report_html: str) -> None:
+    section = identity_section(report_html)
+    for text in (
+        "Match rate by source",
+        "Cross-source coverage",
+        "Component size distribution",
+        "Blocked hubs",
+        "Accuracy against ground truth",
+        "412",  # unresolved records
+        "1.2% of records",  # 412 / 34,185
+        "2 too many partners · 1 deny-list",
+        "cut: device_id, wechat_openid",
+        "1,208",  # probabilistic links
+        "96",  # pairs to review
+        "14 / 3",  # id merges / splits
+        "The 3 largest of 3 hubs by records",
+    ):
+        assert text in section, text
+    tables = read_tables(section)
+    rates = tables["Match rate by source"]
+    assert rates[0] == [
+        "Source",
+        "Records",
+        "Resolved",
+        "Unresolved",
+        "Cross-source matched",
+        "Customers",
+    ]
+    assert rates[3] == ["pos", "2,918", "86.0%", "408", "67.9%", "2,406"]
+    assert rates[-1][:4] == ["Total", "34,185", "98.8%", "412"]
+    accuracy = tables["Accuracy against ground truth"]
+    assert accuracy[1] == [
+        "Overall",
+        "34,001",
+        "120,400",
+        "118,950",
+        "117,730",
+        "98.97%",
+        "97.78%",
+        "98.37%",
+    ]
+    assert "Ground truth truth/records.csv, evaluated 2024-07-01 04:02." in section
+
+
+def test_identity_coverage_is_row_normalised(report_html: str) -> None:
+    chart = charts_by_id(report_html)["chart-identity-coverage"]
+    values = [float(v) for v in chart["marks"]]
+    grid = [values[i * 4 : i * 4 + 4] for i in range(4)]  # crm, newsletter, pos, webshop
+    assert [grid[i][i] for i in range(4)] == [1.0, 1.0, 1.0, 1.0]
+    assert grid[0][3] == pytest.approx(5_120 / 20_102)  # crm customers also in webshop
+    assert grid[3][0] == pytest.approx(5_120 / 5_877)  # webshop customers also in crm
+    assert "crm → webshop: 5,120 customers in both, 25.5% of crm&#x27;s 20,102" in report_html
+
+
+def test_hub_values_are_masked(report_html: str) -> None:
+    html_zh = render_report(make_report_data("zh"))
+    for page in (report_html, html_zh):
+        for raw, masked in zip(HUB_VALUES, HUB_MASKED, strict=True):
+            assert raw not in page
+            assert masked in page
+    hubs = read_tables(identity_section(html_zh))["已阻断的枢纽标识"]
+    assert hubs[1][:3] == ["手机号", "+86139****5678", "关联标识过多"]
+    assert hubs[2][:3] == ["邮箱", "z***@example.com", "禁用名单"]
+
+
+def test_identity_section_in_chinese() -> None:
+    section = identity_section(render_report(make_report_data("zh")))
+    for text in (
+        "身份识别",
+        "各数据源匹配率",
+        "跨数据源覆盖",
+        "客户簇规模分布",
+        "按记录数划分的客户",
+        "按数据源数划分的客户",
+        "已阻断的枢纽标识",
+        "对照真实标注的准确率",
+        "未识别记录",
+        "精确率",
+        "召回率",
+        "总体",
+    ):
+        assert text in section, text
+    for english in ("Match rate", "Blocked hubs", "Precision", "Overall"):
+        assert english not in section, english
+
+
+def test_identity_without_evaluation_or_matching_says_how_to_evaluate() -> None:
+    data = make_report_data()
+    identity = {
+        k: v for k, v in data.identity.items() if k not in ("probabilistic_links", "review_pairs")
+    }
+    bare = ReportData(
+        **{**data.__dict__, "identity": identity, "identity_evaluation": pd.DataFrame()}
+    )
+    section = identity_section(render_report(bare))
+    assert "segmint identity evaluate acme.yml --truth DIR/truth/records.csv" in section
+    assert "has not been checked against ground truth" in section
+    assert "chart-identity-accuracy" not in section
+    assert "Probabilistic links" not in section and "Pairs to review" not in section
+
+
+def test_mask_identifier_examples() -> None:
+    assert mask_identifier("phone", "+8613812345678") == "+86138****5678"
+    assert mask_identifier("email", "zhang@example.com") == "z***@example.com"
+    assert mask_identifier("member_id", "M00100001") == "M0***01"
+    assert mask_identifier("wechat_openid", "oXy1abcdefgh9Z") == "oX***9Z"
+    assert mask_identifier("member_id", "0") == "***"
+    assert mask_identifier("phone", "1234567") == "***"
+    assert mask_identifier("email", "@") == "***"
+    assert mask_identifier("device_id", None) == "—"
+
+
+# ---------------------------------------------------------------------------------------------
+# In a real browser
+# ---------------------------------------------------------------------------------------------
+
+CHROMIUM = next(
+    (
+        found
+        for name in ("chromium", "chromium-browser", "google-chrome")
+        if (found := shutil.which(name))
+    ),
+    None,
+)
+requires_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="needs a Chromium or Chrome binary on PATH for the layout check"
+)
+
+# Runs after load; measures every chart and table, and writes the result into the page.
+LAYOUT_PROBE = """
+<script>
+window.addEventListener("load", function () {
+  function inside(box, outer) {
+    return box.left >= outer.left - 1 && box.right <= outer.right + 1;
+  }
+  var out = {
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    charts: [],
+    tables: []
+  };
+  document.querySelectorAll("svg[data-chart]").forEach(function (svg) {
+    var box = svg.getBoundingClientRect();
+    var card = svg.closest("section").getBoundingClientRect();
+    var view = svg.viewBox.baseVal;
+    var hidden = 0, outside = 0, marks = svg.querySelectorAll(".mark");
+    marks.forEach(function (mark) {
+      var b = mark.getBBox(), value = parseFloat(mark.getAttribute("data-value"));
+      var empty = isNaN(value) || (value === 0 && svg.dataset.chart !== "heatmap");
+      if (!empty && (b.width <= 0 || b.height <= 0)) { hidden += 1; }
+      if (b.x < -1 || b.y < -1 || b.x + b.width > view.width + 1 ||
+          b.y + b.height > view.height + 1) { outside += 1; }
+    });
+    // Text may overhang the viewBox a little (the SVG overflows visibly) but must stay
+    // inside its card and near its chart.
+    svg.querySelectorAll("text").forEach(function (text) {
+      var r = text.getBoundingClientRect();
+      if (!inside(r, card) || r.top < box.top - 6 || r.bottom > box.bottom + 6) {
+        outside += 1;
+        out.stray = (out.stray || []).concat([svg.id + ": " + text.textContent]);
+      }
+    });
+    out.charts.push({
+      id: svg.id, width: box.width, height: box.height, in_card: inside(box, card),
+      marks: marks.length, hidden: hidden, outside: outside
+    });
+  });
+  document.querySelectorAll("table.data").forEach(function (table) {
+    var scroller = table.closest(".table-scroll");
+    out.tables.push({
+      label: table.getAttribute("aria-label"),
+      section: table.closest("section").id,
+      overflow: table.scrollWidth - scroller.clientWidth
+    });
+  });
+  var pre = document.createElement("pre");
+  pre.id = "layout-probe";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>
+"""
+
+
+def browser_layout(page: str, folder: Path, width: int = 1280) -> dict[str, Any]:
+    """Render ``page`` in headless Chromium and return what :data:`LAYOUT_PROBE` measured."""
+    assert CHROMIUM is not None
+    target = folder / f"probe-{width}.html"
+    target.write_text(page.replace("</body>", LAYOUT_PROBE + "</body>"), encoding="utf-8")
+    done = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--window-size={width},900",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            target.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    found = re.search(r'<pre id="layout-probe">(.*?)</pre>', done.stdout, re.S)
+    assert found is not None, (
+        f"Chromium gave no layout (exit {done.returncode}): {done.stderr[-800:]}"
+    )
+    measured: dict[str, Any] = json.loads(
+        found.group(1).replace("&quot;", '"').replace("&amp;", "&")
+    )
+    return measured
+
+
+def assert_layout(measured: dict[str, Any], expected: dict[str, tuple[str, int]]) -> None:
+    """Every expected chart is drawn, all its marks visible and inside it, nothing overflows."""
+    assert measured["overflow"] <= 0, "the page scrolls sideways"
+    drawn = {c["id"]: c for c in measured["charts"]}
+    assert set(drawn) == set(expected)
+    for chart_id, (_kind, marks) in expected.items():
+        chart = drawn[chart_id]
+        assert chart["width"] > 200 and chart["height"] > 60, chart
+        assert chart["marks"] == marks, chart
+        assert chart["hidden"] == 0, chart
+        assert chart["outside"] == 0, (chart, measured.get("stray"))
+        assert chart["in_card"], chart
+
+
+@requires_chromium
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_layout_in_chromium(lang: str, tmp_path: Path) -> None:
+    page = render_report(make_report_data(lang))
+    wide = browser_layout(page, tmp_path, width=1280)
+    assert_layout(wide, EXPECTED_CHARTS)
+    identity_tables = [table for table in wide["tables"] if table["section"] == "identity"]
+    assert [table["label"] for table in identity_tables] == [
+        t(key, lang) for key in ("match_rate", "blocked_hubs", "accuracy")
+    ]
+    for table in identity_tables:
+        assert table["overflow"] <= 0, table  # no sideways scrolling on a desktop screen
+    assert_layout(browser_layout(page, tmp_path, width=760), EXPECTED_CHARTS)
+
+
+# ---------------------------------------------------------------------------------------------
 # i18n and formatting
 # ---------------------------------------------------------------------------------------------
 
@@ -488,7 +866,8 @@ def test_every_string_has_both_languages() -> None:
 
 def test_every_key_used_is_translated() -> None:
     used = set(re.findall(r"tr\(['\"]([a-z_.]+)['\"]", TEMPLATE.read_text(encoding="utf-8")))
-    used |= set(re.findall(r"tr\(\s*['\"]([a-z_.]+)['\"]", RENDER_PY.read_text(encoding="utf-8")))
+    for module in REPORT_PY:
+        used |= set(re.findall(r"tr\(\s*['\"]([a-z_.]+)['\"]", module.read_text(encoding="utf-8")))
     assert used, "no keys found: did the lookup helper get renamed?"
     assert sorted(used - set(STRINGS)) == []
 
@@ -594,6 +973,18 @@ def test_heatmap_coordinates_are_finite(
     grid = [values[r * 7 : r * 7 + n_cols] for r in range(n_rows)]
     svg = charts.heatmap(names[:n_rows], names[:n_cols], grid, title="h")
     assert_sound_svg(svg, "heatmap", n_rows * n_cols)
+
+
+@FAST
+@given(
+    st.sampled_from(["phone", "email", "member_id", "wechat_openid", "device_id", "other"]),
+    st.text(min_size=1, max_size=60),
+)
+def test_mask_identifier_never_shows_a_whole_value(id_type: str, value: str) -> None:
+    masked = mask_identifier(id_type, value)
+    assert masked != value.strip() or masked in ("—", "***")
+    if len(value.strip()) >= 4 and "*" not in value:
+        assert value.strip() not in masked
 
 
 def test_chart_edge_cases() -> None:

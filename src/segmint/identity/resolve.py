@@ -292,8 +292,9 @@ def _probabilistic(
     )
     comp_nodes = labels.select(node=labels.label).distinct()
     merged = stage.components("prob", comp_nodes, comp_links)
-    relabelled = labels.join(merged, labels.label == merged.node).select(
-        node=labels.node, label=merged.label_right
+    merged = merged.select(component=merged.node, merged_label=merged.label)
+    relabelled = labels.join(merged, labels.label == merged.component).select(
+        node=labels.node, label=merged.merged_label
     )
     return stage.temp("id_labels_prob", relabelled)
 

@@ -52,11 +52,28 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
         "avg_monetary",
     ),
     "rfm_grid": ("r_score", "f_score", "customers", "avg_monetary"),
+    "identity_sources": ("source", "records", "resolved", "cross_source", "customers"),
+    "identity_overlap": ("source_a", "source_b", "customers"),
+    "identity_sizes": ("bucket", "customers", "records"),
+    "identity_spread": ("sources", "customers"),
+    "identity_hubs": ("id_type", "id_value", "reason", "partners", "member_ids", "records"),
+    "identity_evaluation": ("scope", "precision", "recall", "f1"),
 }
 """Columns each non-empty table must have."""
 
 HISTOGRAM_KEYS: tuple[str, ...] = ("recency_days", "frequency", "monetary")
 HISTOGRAM_COLUMNS: tuple[str, ...] = ("bin_start", "bin_end", "customers")
+SIZE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("1", 1, 1),
+    ("2–5", 2, 5),
+    ("6–20", 6, 20),
+    ("21–100", 21, 100),
+    ("101–1,000", 101, 1000),
+    (">1,000", 1001, None),
+)
+"""Customers by number of records: (label, lowest, highest or None for no limit)."""
+TOP_HUBS = 20
+"""How many blocked hubs the report lists."""
 
 
 class ReportDataError(SegmintError, ValueError):
@@ -81,8 +98,25 @@ class ReportData:
         quality_fields: One row per source/entity/field with completeness and validity (0–1).
         quarantine_top: The most frequent quarantine rules with one example row each.
         thresholds: ``completeness_min``, ``validity_min`` (0–1), ``freshness_max_hours``.
-        identity: ``records``, ``customers``, ``linked_records``, ``hubs_blocked`` and
-            ``by_source`` (list of ``{source, records, customers}``).
+        identity: Headline numbers of the identity stage: ``records``, ``customers``,
+            ``unresolved`` (records with no customer), ``hubs_blocked``, ``hub_reasons``
+            (reason → hubs), ``components_split``, ``split_cut`` (identifier types cut,
+            comma-separated), ``merges`` and ``splits`` (id changes this run), and
+            ``probabilistic_links`` / ``review_pairs`` (only when probabilistic matching ran),
+            and ``project_file`` (named in the hint on how to evaluate against ground truth).
+        identity_sources: One row per source: ``records``, ``resolved`` (records with a
+            customer), ``cross_source`` (records whose customer is also in another source)
+            and ``customers``.
+        identity_overlap: One row per (``source_a``, ``source_b``) with the ``customers``
+            found in both (``source_a == source_b``: the source's customers).
+        identity_sizes: Customers and their records per size bucket (``bucket`` labels as in
+            :data:`SIZE_BUCKETS`).
+        identity_spread: Customers by the number of ``sources`` they appear in.
+        identity_hubs: The largest blocked hubs; values are masked when rendered.
+        identity_evaluation: Pairwise accuracy of this run against ground truth, one row per
+            ``scope`` (``overall`` or a source) with ``precision``, ``recall``, ``f1`` and
+            optionally ``records``, ``true_pairs``, ``predicted_pairs``, ``correct_pairs``,
+            ``truth_file``, ``evaluated_at``. Empty when nobody evaluated this run.
         rfm_summary: ``customers``, ``revenue``, ``median_recency_days``,
             ``median_frequency``, ``median_monetary``.
         rfm_histograms: ``recency_days``, ``frequency``, ``monetary`` → table of
@@ -104,6 +138,12 @@ class ReportData:
     rfm_histograms: dict[str, pd.DataFrame] = field(default_factory=dict)
     segments: pd.DataFrame = field(default_factory=_empty_frame)
     rfm_grid: pd.DataFrame = field(default_factory=_empty_frame)
+    identity_sources: pd.DataFrame = field(default_factory=_empty_frame)
+    identity_overlap: pd.DataFrame = field(default_factory=_empty_frame)
+    identity_sizes: pd.DataFrame = field(default_factory=_empty_frame)
+    identity_spread: pd.DataFrame = field(default_factory=_empty_frame)
+    identity_hubs: pd.DataFrame = field(default_factory=_empty_frame)
+    identity_evaluation: pd.DataFrame = field(default_factory=_empty_frame)
     lang: Literal["en", "zh"] = "en"
 
     def __post_init__(self) -> None:

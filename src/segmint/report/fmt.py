@@ -175,3 +175,35 @@ def clean_text(value: Any) -> str:
         for char in str(value)
         if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cs")
     )
+
+
+MASK = "****"
+"""What stands for the hidden part of a masked identifier."""
+
+
+def mask_identifier(id_type: Any, value: Any) -> str:
+    """An identifier value with its middle hidden, safe to show in a shared report.
+
+    * phone: the country code and first digits stay, four digits are hidden and the last four
+      stay, as on Chinese receipts: ``+8613812345678`` → ``+86138****5678``;
+    * email: the first character of the local part and the domain stay:
+      ``zhang.wei@example.com`` → ``z***@example.com``;
+    * any other identifier (member id, WeChat openid, device id …): the first two and last
+      two characters stay: ``oXy1abcdefgh9Z`` → ``oX***9Z``.
+
+    Values too short to keep anything (under 8 characters, phones under 9) are hidden
+    entirely, so the output never repeats a whole identifier. Missing values give "—".
+    """
+    text = clean_label(value).strip()
+    if value is None or text in ("", MISSING):
+        return MISSING
+    kind = str(id_type or "").strip().lower()
+    if kind == "phone":
+        return text[:-8] + MASK + text[-4:] if len(text) >= 9 else "***"
+    if kind == "email":
+        local, at, domain = text.rpartition("@")
+        if at and local and domain:
+            return f"{local[0]}***@{domain}"
+    if len(text) >= 8:
+        return f"{text[:2]}***{text[-2:]}"
+    return "***"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,25 @@ import pandas as pd
 from markupsafe import Markup
 
 from segmint.report import charts
+from segmint.report.cells import (
+    COLOR_CUSTOMERS,
+    COLOR_LOADED,
+    COLOR_OTHER,
+    COLOR_QUARANTINED,
+    COLOR_REVENUE,
+    FULL_WIDTH,
+    HALF_WIDTH,
+    THIRD_WIDTH,
+    Cell,
+    Column,
+    Kpi,
+    Table,
+    dict_rows,
+    frame_rows,
+    num_cell,
+    pct_tick,
+    ratio,
+)
 from segmint.report.data import HISTOGRAM_KEYS, ReportData
 from segmint.report.fmt import (
     MISSING,
@@ -38,64 +56,9 @@ from segmint.report.fmt import (
     parse_timestamp,
 )
 from segmint.report.i18n import segment_label, status_label, t
+from segmint.report.identity import identity_section
 
-FULL_WIDTH = 1100.0
-HALF_WIDTH = 540.0
-THIRD_WIDTH = 360.0
 MAX_FINDINGS = 6
-COLOR_LOADED = "#27ae60"
-COLOR_QUARANTINED = "#eb5757"
-COLOR_OTHER = "#a0aec0"
-COLOR_CUSTOMERS = "#2f6fdf"
-COLOR_REVENUE = "#f2994a"
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One table cell, already formatted.
-
-    ``kind`` is ``text``, ``badge`` (a pass/fail pill), ``meter`` (a percentage with a small
-    bar and the threshold marked) or ``code`` (preformatted, escaped raw text).
-    """
-
-    text: str
-    sort: str | None = None
-    numeric: bool = False
-    tone: str | None = None
-    kind: str = "text"
-    fraction: float | None = None
-    threshold: float | None = None
-    title: str | None = None
-
-
-@dataclass(frozen=True)
-class Column:
-    """A table header."""
-
-    label: str
-    numeric: bool = False
-    title: str | None = None
-
-
-@dataclass(frozen=True)
-class Table:
-    """A sortable table; rendered as a "no data" note when it has no rows."""
-
-    columns: list[Column]
-    rows: list[list[Cell]]
-    footer: list[Cell] = field(default_factory=list)
-    css_class: str = ""
-
-
-@dataclass(frozen=True)
-class Kpi:
-    """A headline number with a caption and an optional tone (pass, fail, warn)."""
-
-    label: str
-    value: str
-    note: str = ""
-    tone: str | None = None
-    title: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,20 +111,6 @@ def _environment() -> jinja2.Environment:
 # ---------------------------------------------------------------------------------------------
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    if frame is None or len(frame) == 0:
-        return []
-    return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
-
-
-def _list_of_dicts(value: Any) -> list[dict[str, Any]]:
-    if isinstance(value, pd.DataFrame):
-        return _records(value)
-    if not isinstance(value, Iterable) or isinstance(value, str | bytes | dict):
-        return []
-    return [dict(item) for item in value if isinstance(item, dict)]
-
-
 def _flag(value: Any) -> bool | None:
     """A pass/fail column value as True, False or None (missing)."""
     if value is None or value is pd.NA:
@@ -182,37 +131,13 @@ def _badge(passed: bool | None, lang: str) -> Cell:
     )
 
 
-def _num_cell(
-    value: Any, formatter: Callable[[Any], str] = fmt_int, tone: str | None = None
-) -> Cell:
-    number = as_float(value)
-    return Cell(
-        formatter(value),
-        sort="" if number is None else repr(number),
-        numeric=True,
-        tone=tone,
-    )
-
-
 def _sum(values: Iterable[Any]) -> float:
     return float(sum(v for v in (as_float(x) for x in values) if v is not None))
-
-
-def _ratio(numerator: Any, denominator: Any) -> float | None:
-    top, bottom = as_float(numerator), as_float(denominator)
-    if top is None or bottom is None or bottom == 0:
-        return None
-    return top / bottom
 
 
 def _source_label(source: Any, entity: Any) -> str:
     src, ent = clean_label(source), clean_label(entity) if entity is not None else ""
     return src if not ent or ent in (src, MISSING) else f"{src} / {ent}"
-
-
-def _pct_tick(value: Any) -> str:
-    number = as_float(value)
-    return MISSING if number is None else f"{number * 100:.0f}%"
 
 
 def _version() -> str:
@@ -245,7 +170,7 @@ def _context(data: ReportData) -> dict[str, Any]:
         "summary": _summary(data, tr, quality, segments),
         "run": _run(data, tr),
         "quality": quality,
-        "identity": _identity(data, tr),
+        "identity": identity_section(data, tr),
         "rfm": _rfm(data, tr),
         "segments": segments,
         "footer": tr("generated_by", version=_version(), run_id=run_id),
@@ -286,15 +211,15 @@ def _header(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
 
 
 def _run_sources(data: ReportData) -> list[dict[str, Any]]:
-    sources = _list_of_dicts(data.run.get("sources"))
+    sources = dict_rows(data.run.get("sources"))
     if sources:
         return sources
-    return _records(data.quality_sources)
+    return frame_rows(data.quality_sources)
 
 
 def _run(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
     lang = data.lang
-    stages = _list_of_dicts(data.run.get("stages"))
+    stages = dict_rows(data.run.get("stages"))
 
     def duration(value: Any) -> str:
         return fmt_seconds(value, lang)
@@ -308,9 +233,9 @@ def _run(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
     rows = [
         [
             Cell(name),
-            _num_cell(sec, duration),
-            _num_cell(stage.get("rows")),
-            _num_cell(_ratio(sec, total_seconds), fmt_pct),
+            num_cell(sec, duration),
+            num_cell(stage.get("rows")),
+            num_cell(ratio(sec, total_seconds), fmt_pct),
         ]
         for name, sec, stage in zip(names, seconds, stages, strict=True)
     ]
@@ -322,7 +247,7 @@ def _run(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
             Column(tr("share_of_time"), numeric=True),
         ],
         rows=rows,
-        footer=[Cell(tr("total")), _num_cell(total_seconds, duration), Cell(""), Cell("")]
+        footer=[Cell(tr("total")), num_cell(total_seconds, duration), Cell(""), Cell("")]
         if rows
         else [],
     )
@@ -388,7 +313,7 @@ def _quality(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
     passed_checks = failed_checks = 0
 
     source_rows: list[list[Cell]] = []
-    for row in _records(data.quality_sources):
+    for row in frame_rows(data.quality_sources):
         passed = _flag(row.get("passed"))
         fresh = _flag(row.get("freshness_passed"))
         hours = as_float(row.get("freshness_hours"))
@@ -408,14 +333,14 @@ def _quality(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
             )
         read = row.get("rows_read")
         quarantined = row.get("rows_quarantined")
-        quarantine_rate = _ratio(quarantined, read)
+        quarantine_rate = ratio(quarantined, read)
         freshness_text = MISSING if hours is None else tr("age_hours", hours=fmt_num(hours))
         source_rows.append(
             [
                 Cell(clean_label(row.get("source"))),
                 Cell(clean_label(row.get("entity"))),
-                _num_cell(read),
-                _num_cell(row.get("rows_loaded")),
+                num_cell(read),
+                num_cell(row.get("rows_loaded")),
                 Cell(
                     fmt_int(quarantined),
                     sort=repr(as_float(quarantined) or 0.0),
@@ -423,13 +348,13 @@ def _quality(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
                     tone="warn" if (as_float(quarantined) or 0) > 0 else None,
                     title=fmt_pct(quarantine_rate),
                 ),
-                _num_cell(
+                num_cell(
                     row.get("duplicate_rows"), tone=_warn_if_positive(row.get("duplicate_rows"))
                 ),
-                _num_cell(
+                num_cell(
                     row.get("key_conflicts"), tone=_warn_if_positive(row.get("key_conflicts"))
                 ),
-                _num_cell(row.get("orphans"), tone=_warn_if_positive(row.get("orphans"))),
+                num_cell(row.get("orphans"), tone=_warn_if_positive(row.get("orphans"))),
                 Cell(fmt_timestamp(row.get("newest_record"))),
                 Cell(
                     freshness_text,
@@ -457,7 +382,7 @@ def _quality(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
         rows=source_rows,
     )
 
-    field_records = _records(data.quality_fields)
+    field_records = frame_rows(data.quality_fields)
 
     def field_order(row: dict[str, Any]) -> int:
         ok = _flag(row.get("completeness_passed")) is not False
@@ -520,17 +445,17 @@ def _quality(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
         rows=field_rows,
     )
 
-    quarantine = _records(data.quarantine_top)
+    quarantine = frame_rows(data.quarantine_top)
     quarantine.sort(key=lambda r: as_float(r.get("rows")) or 0.0, reverse=True)
     total_quarantined = _sum(r.get("rows") for r in quarantine)
     quarantine_rows = [
         [
             Cell(clean_label(r.get("source"))),
             Cell(clean_label(r.get("rule"))),
-            _num_cell(r.get("rows")),
-            _num_cell(_ratio(r.get("rows"), total_quarantined), fmt_pct),
+            num_cell(r.get("rows")),
+            num_cell(ratio(r.get("rows"), total_quarantined), fmt_pct),
             Cell(clean_label(r.get("message") if r.get("message") is not None else MISSING)),
-            _num_cell(r.get("example_line")),
+            num_cell(r.get("example_line")),
             Cell(clean_text(r.get("example_raw")), kind="code"),
         ]
         for r in quarantine
@@ -599,69 +524,6 @@ def _meter(value: Any, passed: bool | None, threshold: float | None) -> Cell:
     )
 
 
-# -- Identity ----------------------------------------------------------------------------------
-
-
-def _identity(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
-    identity = data.identity
-    records, customers = identity.get("records"), identity.get("customers")
-    linked = identity.get("linked_records")
-    per_customer = _ratio(records, customers)
-    kpis = [
-        Kpi(
-            tr("records_to_customers"),
-            f"{fmt_int(records)} → {fmt_int(customers)}",
-            f"{tr('records_per_customer')}: {fmt_num(per_customer, 2)}",
-        ),
-        Kpi(
-            tr("linked_share"),
-            fmt_pct(_ratio(linked, records)),
-            tr("linked_note", linked=fmt_int(linked)),
-        ),
-        Kpi(
-            tr("hubs_blocked"),
-            fmt_int(identity.get("hubs_blocked")),
-            tr("hubs_note"),
-            tone="warn" if (as_float(identity.get("hubs_blocked")) or 0) > 0 else None,
-        ),
-    ]
-    by_source = _list_of_dicts(identity.get("by_source"))
-    rows = [
-        [
-            Cell(clean_label(s.get("source"))),
-            _num_cell(s.get("records")),
-            _num_cell(s.get("customers")),
-            _num_cell(_ratio(s.get("records"), s.get("customers")), lambda v: fmt_num(v, 2)),
-        ]
-        for s in by_source
-    ]
-    table = Table(
-        columns=[
-            Column(tr("source")),
-            Column(tr("records"), numeric=True),
-            Column(tr("customers"), numeric=True),
-            Column(tr("records_per_customer"), numeric=True),
-        ],
-        rows=rows,
-    )
-    chart = charts.grouped_bar_chart(
-        [clean_label(s.get("source")) for s in by_source],
-        [
-            (tr("records"), [s.get("records") for s in by_source]),
-            (tr("customers"), [s.get("customers") for s in by_source]),
-        ],
-        title=tr("identity_by_source"),
-        value_label=tr("count"),
-        value_format=fmt_int,
-        colors=[COLOR_OTHER, COLOR_CUSTOMERS],
-        width=HALF_WIDTH,
-        chart_id="chart-identity-sources",
-        empty_text=tr("no_data"),
-        show_title=False,
-    )
-    return {"kpis": kpis, "table": table, "chart": Markup(chart)}
-
-
 # -- RFM ---------------------------------------------------------------------------------------
 
 
@@ -684,7 +546,7 @@ def _rfm(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
     ]
     histograms = []
     for key in HISTOGRAM_KEYS:
-        rows = _records(data.rfm_histograms.get(key, pd.DataFrame()))
+        rows = frame_rows(data.rfm_histograms.get(key, pd.DataFrame()))
         histograms.append(
             Markup(
                 charts.histogram(
@@ -705,7 +567,7 @@ def _rfm(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
 
 def _rf_heatmap(data: ReportData, tr: Callable[..., str]) -> str:
     cells: dict[tuple[int, int], dict[str, Any]] = {}
-    for row in _records(data.rfm_grid):
+    for row in frame_rows(data.rfm_grid):
         r, f = as_float(row.get("r_score")), as_float(row.get("f_score"))
         if r is not None and f is not None:
             cells[(round(r), round(f))] = row
@@ -758,36 +620,36 @@ def _rf_heatmap(data: ReportData, tr: Callable[..., str]) -> str:
 
 def _segments(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
     lang = data.lang
-    records = _records(data.segments)
+    records = frame_rows(data.segments)
     records.sort(key=lambda r: as_float(r.get("revenue")) or 0.0, reverse=True)
     names = [segment_label(clean_label(r.get("segment")), lang) for r in records]
     rows = []
     for name, r in zip(names, records, strict=True):
-        index = _ratio(r.get("revenue_share"), r.get("customer_share"))
+        index = ratio(r.get("revenue_share"), r.get("customer_share"))
         rows.append(
             [
                 Cell(name, title=clean_label(r.get("segment")) if lang != "en" else None),
-                _num_cell(r.get("customers")),
-                _num_cell(r.get("customer_share"), fmt_pct),
-                _num_cell(r.get("revenue"), fmt_money),
-                _num_cell(r.get("revenue_share"), fmt_pct),
-                _num_cell(
+                num_cell(r.get("customers")),
+                num_cell(r.get("customer_share"), fmt_pct),
+                num_cell(r.get("revenue"), fmt_money),
+                num_cell(r.get("revenue_share"), fmt_pct),
+                num_cell(
                     index,
                     lambda v: MISSING if as_float(v) is None else f"{as_float(v):.2f}×",
                     tone=None if index is None else ("pass" if index >= 1 else None),
                 ),
-                _num_cell(r.get("avg_recency_days"), lambda v: fmt_num(v, 0)),
-                _num_cell(r.get("avg_frequency"), lambda v: fmt_num(v, 1)),
-                _num_cell(r.get("avg_monetary"), fmt_money),
+                num_cell(r.get("avg_recency_days"), lambda v: fmt_num(v, 0)),
+                num_cell(r.get("avg_frequency"), lambda v: fmt_num(v, 1)),
+                num_cell(r.get("avg_monetary"), fmt_money),
             ]
         )
     footer = (
         [
             Cell(tr("total")),
-            _num_cell(_sum(r.get("customers") for r in records)),
-            _num_cell(_sum(r.get("customer_share") for r in records), fmt_pct),
-            _num_cell(_sum(r.get("revenue") for r in records), fmt_money),
-            _num_cell(_sum(r.get("revenue_share") for r in records), fmt_pct),
+            num_cell(_sum(r.get("customers") for r in records)),
+            num_cell(_sum(r.get("customer_share") for r in records), fmt_pct),
+            num_cell(_sum(r.get("revenue") for r in records), fmt_money),
+            num_cell(_sum(r.get("revenue_share") for r in records), fmt_pct),
             Cell(""),
             Cell(""),
             Cell(""),
@@ -820,7 +682,7 @@ def _segments(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
         title=tr("segment_shares"),
         value_label=tr("share"),
         value_format=fmt_pct,
-        tick_format=_pct_tick,
+        tick_format=pct_tick,
         colors=[COLOR_CUSTOMERS, COLOR_REVENUE],
         width=HALF_WIDTH,
         chart_id="chart-segments",
@@ -859,7 +721,7 @@ def _summary(
     passed, failed = quality["passed"], quality["failed"]
     top = segments["top"]
     records = as_float(data.identity.get("records"))
-    per_customer = _ratio(revenue, customers)
+    per_customer = ratio(revenue, customers)
     kpis = [
         Kpi(
             tr("kpi_customers"),
@@ -881,7 +743,7 @@ def _summary(
         Kpi(
             tr("kpi_rows_quarantined"),
             fmt_int(quarantined) if sources else MISSING,
-            tr("kpi_rows_quarantined_note", pct=fmt_pct(_ratio(quarantined, read)))
+            tr("kpi_rows_quarantined_note", pct=fmt_pct(ratio(quarantined, read)))
             if sources
             else "",
             tone="warn" if quarantined > 0 else None,
