@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,11 @@ def spark_session(
             "the Spark engine needs pyspark: pip install 'segmint[spark]'"
         ) from exc
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python UDFs (phonenumbers for landlines and international numbers) run in worker
+    # processes: in local mode they must use this interpreter, the one segmint is installed
+    # in. On a cluster the executors need segmint installed (or set spark.pyspark.python).
+    if master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(master)
         .appName("segmint")

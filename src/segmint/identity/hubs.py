@@ -12,6 +12,11 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from segmint.identity.normalize import (
+    PLACEHOLDER_CN_NUMBERS,
+    PLACEHOLDER_EMAIL_DOMAINS,
+    PLACEHOLDER_EMAIL_LOCALS,
+)
 from segmint.project.spec import STRONG_IDENTIFIERS, IdentitySettings
 
 HUB_SCHEMA = ibis.schema(
@@ -27,11 +32,10 @@ HUB_SCHEMA = ibis.schema(
 
 _REPEATED_TAIL = "|".join(f"{d}{{9}}" for d in range(10))
 _PLACEHOLDER_PHONE = rf"^\+861[3-9]?({_REPEATED_TAIL}|0{{8}}|12345678\d?|23456789\d?)$"
-_PLACEHOLDER_EMAIL_LOCAL = (
-    r"^(test|testing|none|null|nil|na|n/a|noreply|no-reply|abc|asdf|xxx+|123|123456|"
-    r"unknown|nobody|sample|demo)@"
-)
-_PLACEHOLDER_EMAIL_DOMAIN = r"@(test\.com|none\.com|null\.com|invalid|localhost)$"
+_PLACEHOLDER_PHONES = sorted(f"+86{n}" for n in PLACEHOLDER_CN_NUMBERS)
+# example.com is reserved for examples, but it is also what demos and fixtures give their
+# (distinct) sample people; a shared example.com address is still caught by the limits.
+_HUB_EMAIL_DOMAINS = sorted(d for d in PLACEHOLDER_EMAIL_DOMAINS if not d.startswith("example."))
 _PLACEHOLDER_ID = r"^(0+|[0-]+|unknown|null|none|undefined|n/?a|-+)$"
 
 
@@ -39,11 +43,15 @@ def is_placeholder(id_type: ir.StringValue, value: ir.StringValue) -> ir.Boolean
     """Whether a normalised identifier value is an obvious placeholder (SQL expression)."""
     lowered = value.lower()
     return ibis.cases(
-        (id_type == "phone", value.re_search(_PLACEHOLDER_PHONE)),
+        (
+            id_type == "phone",
+            value.re_search(_PLACEHOLDER_PHONE) | value.isin(_PLACEHOLDER_PHONES),
+        ),
         (
             id_type == "email",
-            lowered.re_search(_PLACEHOLDER_EMAIL_LOCAL)
-            | lowered.re_search(_PLACEHOLDER_EMAIL_DOMAIN),
+            lowered.re_extract(r"^([^@]*)@", 1).isin(sorted(PLACEHOLDER_EMAIL_LOCALS))
+            | lowered.re_extract(r"@(.*)$", 1).isin(_HUB_EMAIL_DOMAINS)
+            | lowered.re_search(r"\.(test|example|invalid|localhost)$"),
         ),
         else_=lowered.re_search(_PLACEHOLDER_ID),
     )

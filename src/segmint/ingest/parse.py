@@ -3,7 +3,10 @@
 Every parser takes the (already normalised) text of one column and returns a `Parsed`: the
 typed value (null when the text is empty or invalid) and a rule code (null when the value is
 fine). The same expressions run on DuckDB and Spark: no `strptime`, which raises on DuckDB,
-but regular expressions, canonical text and `try_cast`.
+but regular expressions, canonical text and `try_cast`. The one exception is phone numbers
+that are not mainland mobiles: they need `phonenumbers` and go through a Python UDF (see
+`normalise_phone`). `segmint.identity.normalize` is the reference each identifier parser
+here is tested against.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from segmint.identity import normalize as ref
 from segmint.project.entities import Column, ColumnType
 
 # Full-width ASCII (U+FF01-U+FF5E) and the ideographic space map to their half-width forms.
-_FULL = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
-_HALF = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+_FULL = ref.FULL_WIDTH
+_HALF = ref.HALF_WIDTH
 _ANY_FULL = f"[{chr(0xFF01)}-{chr(0xFF5E)}{chr(0x3000)}]"
+_ASCII_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_ASCII_UPPER = _ASCII_LOWER.upper()
+_NON_ASCII = r"[^\x00-\x7F]"
 
 #: What each rule code means, for messages and the report.
 RULES: dict[str, str] = {
@@ -56,7 +63,6 @@ _COMPACT = r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?$"
 _ISO = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$"
 _MONEY_STRIP = r"[\s,¥￥$€£]|RMB|CNY|USD|元"
 _NUMBER = r"^[-+]?\d+(\.\d+)?$"
-_EMAIL = r"^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$"
 
 
 RuleFn = Callable[[ir.StringValue, ir.Value], ir.StringValue]
@@ -265,24 +271,32 @@ def parse_bool(text: ir.StringValue) -> Parsed:
     return Parsed(value, _invalid_when_null("unparseable_bool"))
 
 
-def normalise_phone(text: ir.StringValue) -> ir.StringValue:
-    """E.164 text for mainland mobiles, Chinese landlines and +/00-prefixed numbers; else null.
+@ibis.udf.scalar.python(signature=((str,), str), null_handling="special")
+def _phone_by_library(digits: str | None) -> str | None:
+    """Landlines and international numbers, validated by `phonenumbers` (row by row)."""
+    return ref.normalize_phone(digits)
 
+
+def normalise_phone(text: ir.StringValue) -> ir.StringValue:
+    """E.164 text for phone numbers, as `segmint.identity.normalize.normalize_phone` says.
+
+    Mainland mobiles, nearly every value in practice, are recognised by shape in SQL:
     13812345678, +86 138-1234-5678, 0086 13812345678 and 8613812345678 all become
-    +8613812345678; 010-12345678 becomes +861012345678.
+    +8613812345678. Values that start with +, 00 or a trunk 0 (landlines such as
+    010-12345678, international numbers) need the numbering plan, which SQL does not have:
+    they go to a Python UDF running the reference normaliser. Everything else is null.
+
+    DuckDB calls the UDF only for the rows of its branch (a mobile-only column costs nothing
+    extra). Spark lifts Python UDFs out of CASE and calls them on every row, so the argument
+    is null except on those rows: the rest cost a trip to the Python worker but no parsing.
+    Spark's Python workers must be able to import segmint (and so phonenumbers).
     """
-    digits = text.re_replace(r"[\s\-().（）]", "")
+    digits = text.re_replace(ref.PHONE_SEPARATORS, "")
+    mobile = digits.re_search(ref.CN_MOBILE)
+    diallable = digits.re_search(ref.DIALLABLE)
     return ibis.cases(
-        (
-            digits.re_search(r"^(\+?86|0086)?1[3-9]\d{9}$"),
-            "+86" + digits.re_extract(r"(1[3-9]\d{9})$", 1),
-        ),
-        (
-            digits.re_search(r"^(\+86|0086)?0?[1-9]\d{1,2}\d{7,8}$")
-            & digits.re_search(r"^(\+|00|0)"),
-            "+86" + digits.re_extract(r"^(?:\+86|0086)?0?([1-9]\d{8,10})$", 1).nullif(""),
-        ),
-        (digits.re_search(r"^(\+|00)[1-9]\d{6,14}$"), "+" + digits.re_replace(r"^(\+|00)", "")),
+        (mobile, "+86" + digits.re_extract(r"(1[3-9][0-9]{9})$", 1)),
+        (diallable, _phone_by_library(ibis.cases((~mobile & diallable, digits), else_=None))),
         else_=ibis.null(str),
     )
 
@@ -293,11 +307,59 @@ def parse_phone(text: ir.StringValue) -> Parsed:
 
 
 def parse_email(text: ir.StringValue) -> Parsed:
-    """An e-mail address, lower-cased; must have a local part, a domain and a TLD."""
-    lowered = text.lower().re_replace(r"\s", "")
-    valid = lowered.re_search(_EMAIL) & ~lowered.contains("..")
+    """An e-mail address, lower-cased; must have a local part, a domain and a TLD.
+
+    Agrees with `normalize_email`: non-ASCII text is malformed, because the engines
+    lower-case some non-ASCII letters differently (DuckDB maps İ to i, Spark and Python do
+    not), and the whitespace removed is the set every engine's `\\s` shares.
+    """
+    lowered = text.lower().re_replace(ref.EMAIL_WHITESPACE, "")
+    valid = lowered.re_search(ref.EMAIL) & ~lowered.contains("..") & ~text.re_search(_NON_ASCII)
     value = ibis.cases((valid, lowered), else_=ibis.null(str))
     return Parsed(value, _invalid_when_null("malformed_email"))
+
+
+def normalise_device_id(text: ir.StringValue) -> ir.StringValue:
+    """One spelling per device id, as `segmint.identity.normalize.normalize_device_id` says.
+
+    UUIDs (IDFA, OAID) become upper-case 8-4-4-4-12, Android IDs (16 hex digits) lower
+    case; other ids are kept as written. Placeholders (the all-zero IDFA, one repeated
+    character, `unknown`, `null`, the shared Android ID 9774d56d682e549c …) become null:
+    they mean "no id", like an empty field, so they break no rule and never cost the row.
+    """
+    compact = text.replace("-", "")
+    hexid = compact.upper()
+    uuid = (
+        hexid.substr(0, 8)
+        + "-"
+        + hexid.substr(8, 4)
+        + "-"
+        + hexid.substr(12, 4)
+        + "-"
+        + hexid.substr(16, 4)
+        + "-"
+        + hexid.substr(20, 12)
+    )
+    repeated = compact.replace(compact.substr(0, 1), "") == ""
+    placeholder = ~text.re_search(_NON_ASCII) & text.lower().isin(ref.PLACEHOLDER_DEVICE_IDS)
+    return ibis.cases(
+        (repeated | placeholder, ibis.null(str)),
+        (text.re_search(ref.UUID_DASHED) | text.re_search(ref.UUID_PLAIN), uuid),
+        (text.re_search(ref.HEX16), text.lower()),
+        else_=text,
+    )
+
+
+def normalise_member_id(text: ir.StringValue) -> ir.StringValue:
+    """Member numbers with ASCII letters upper-cased (`normalize_member_id`).
+
+    `upper()` is exact only for ASCII (DuckDB turns ß into ẞ, Python and Spark into SS), so
+    the rare text with other characters goes through `translate` instead.
+    """
+    return ibis.cases(
+        (text.re_search(_NON_ASCII), text.translate(_ASCII_LOWER, _ASCII_UPPER)),
+        else_=text.upper(),
+    )
 
 
 def parse_enum(text: ir.StringValue, allowed: tuple[str, ...]) -> Parsed:
@@ -332,6 +394,10 @@ def parse_column(
         parsed = parse_phone(text)
     elif kind is ColumnType.EMAIL:
         parsed = parse_email(text)
+    elif kind is ColumnType.DEVICE_ID:
+        parsed = Parsed(normalise_device_id(text), _no_rule)
+    elif kind is ColumnType.MEMBER_ID:
+        parsed = Parsed(normalise_member_id(text), _no_rule)
     elif kind is ColumnType.ENUM:
         parsed = parse_enum(text, column.enum_values)
     else:

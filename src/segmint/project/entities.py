@@ -25,6 +25,8 @@ class ColumnType(StrEnum):
     ENUM = "enum"
     PHONE = "phone"
     EMAIL = "email"
+    DEVICE_ID = "device_id"
+    MEMBER_ID = "member_id"
 
 
 @dataclass(frozen=True)
@@ -66,15 +68,22 @@ T = ColumnType
 
 # Identifier columns any entity may carry; identity resolution links records through them.
 _IDENTIFIERS = (
-    Column("member_id", T.STRING, "Loyalty / CRM member number.", identifier=True),
+    Column(
+        "member_id",
+        T.MEMBER_ID,
+        "Loyalty / CRM member number; trimmed, letters upper-cased.",
+        identifier=True,
+    ),
     Column(
         "phone", T.PHONE, "Phone number; normalised to E.164 (+8613812345678).", identifier=True
     ),
     Column("email", T.EMAIL, "E-mail address; trimmed and lower-cased.", identifier=True),
     Column(
         "device_id",
-        T.STRING,
-        "Device or anonymous id (IDFA, OAID, Android ID, cookie / anonymousId).",
+        T.DEVICE_ID,
+        "Device or anonymous id (IDFA, OAID, Android ID, cookie / anonymousId); UUIDs "
+        "upper-cased 8-4-4-4-12, Android IDs lower-cased, placeholders such as the all-zero "
+        "IDFA blanked.",
         identifier=True,
     ),
     Column("wechat_openid", T.STRING, "WeChat OpenID or UnionID.", identifier=True),
