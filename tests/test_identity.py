@@ -15,6 +15,8 @@ from segmint.engine.connect import connect_duckdb
 from segmint.engine.engine import Engine
 from segmint.generate import generate_company
 from segmint.identity.evaluate import evaluate_identity_map, read_truth
+from segmint.identity.hubs import is_placeholder
+from segmint.identity.normalize import is_placeholder_email, is_placeholder_phone
 from segmint.identity.resolve import IdentityResult, resolve_identity
 from segmint.project.spec import IdentitySettings
 
@@ -219,9 +221,7 @@ def test_planted_hubs_are_blocked(company: tuple[Project, Path]) -> None:
 
 
 @pytest.mark.slow
-def test_growing_data_keeps_customer_ids(
-    company: tuple[Project, Path], tmp_path: Path
-) -> None:
+def test_growing_data_keeps_customer_ids(company: tuple[Project, Path], tmp_path: Path) -> None:
     _, out = company
     spec = yaml.safe_load((out / "segmint.yml").read_text(encoding="utf-8"))
     spec["warehouse"]["path"] = str(tmp_path / "grow.duckdb")
@@ -252,3 +252,34 @@ def test_growing_data_keeps_customer_ids(
     )
     assert moved <= explained
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_engine_placeholder_rule_agrees_with_the_reference_normalisers(engine: Engine) -> None:
+    phones = [
+        "+8613800138000",
+        "+8613999999999",
+        "+8618800000000",
+        "+8613456789012",
+        "+8613812345678",
+        "+8615012345678",
+        "+8613912345670",
+    ]
+    emails = [
+        "test@qq.com",
+        "noreply@163.com",
+        "someone@test.com",
+        "a.b@corp.invalid",
+        "zhang.wei@163.com",
+        "li@qq.com",
+    ]
+    frame = pd.DataFrame(
+        {
+            "id_type": ["phone"] * len(phones) + ["email"] * len(emails),
+            "id_value": phones + emails,
+        }
+    )
+    table = engine.materialize("placeholders", frame)
+    got = engine.to_pandas(table.mutate(flag=is_placeholder(table.id_type, table.id_value)))
+    expected = [is_placeholder_phone(p) for p in phones] + [is_placeholder_email(e) for e in emails]
+    assert got["flag"].tolist() == expected
+    assert any(expected) and not all(expected)

@@ -13,6 +13,8 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.identity.normalize import (
+    ASCENDING_DIGITS,
+    DESCENDING_DIGITS,
     PLACEHOLDER_CN_NUMBERS,
     PLACEHOLDER_EMAIL_DOMAINS,
     PLACEHOLDER_EMAIL_LOCALS,
@@ -30,8 +32,12 @@ HUB_SCHEMA = ibis.schema(
     }
 )
 
-_REPEATED_TAIL = "|".join(f"{d}{{9}}" for d in range(10))
-_PLACEHOLDER_PHONE = rf"^\+861[3-9]?({_REPEATED_TAIL}|0{{8}}|12345678\d?|23456789\d?)$"
+_SAME = "|".join(f"{d}+" for d in range(10))
+_SAME_NINE = "|".join(f"{d}{{9}}" for d in range(10))
+# Mainland numbers (national digits after +86), the same rules as
+# segmint.identity.normalize.is_placeholder_phone: one repeated digit after at most one
+# leading digit (or after a mobile's two-digit prefix), a mobile prefix and eight zeros.
+_PLACEHOLDER_CN = rf"^(\d?({_SAME})|\d\d({_SAME_NINE})|\d{{3}}0{{8}})$"
 _PLACEHOLDER_PHONES = sorted(f"+86{n}" for n in PLACEHOLDER_CN_NUMBERS)
 # example.com is reserved for examples, but it is also what demos and fixtures give their
 # (distinct) sample people; a shared example.com address is still caught by the limits.
@@ -42,10 +48,21 @@ _PLACEHOLDER_ID = r"^(0+|[0-]+|unknown|null|none|undefined|n/?a|-+)$"
 def is_placeholder(id_type: ir.StringValue, value: ir.StringValue) -> ir.BooleanValue:
     """Whether a normalised identifier value is an obvious placeholder (SQL expression)."""
     lowered = value.lower()
+    national = value.substr(3)
     return ibis.cases(
         (
             id_type == "phone",
-            value.re_search(_PLACEHOLDER_PHONE) | value.isin(_PLACEHOLDER_PHONES),
+            value.isin(_PLACEHOLDER_PHONES)
+            | (
+                value.startswith("+86")
+                & (
+                    national.re_search(_PLACEHOLDER_CN)
+                    | ibis.literal(ASCENDING_DIGITS).contains(national)
+                    | ibis.literal(ASCENDING_DIGITS).contains(national.substr(1))
+                    | ibis.literal(DESCENDING_DIGITS).contains(national)
+                    | ibis.literal(DESCENDING_DIGITS).contains(national.substr(1))
+                )
+            ),
         ),
         (
             id_type == "email",

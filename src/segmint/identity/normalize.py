@@ -62,8 +62,8 @@ _PHONE_TEXT_RE = re.compile(r"^\+?[0-9]+$", re.ASCII)
 
 # Numbers typed when the customer gives none (national significant numbers, mainland).
 PLACEHOLDER_CN_NUMBERS = frozenset({"13800138000", "12345678910", "12345678900", "10000000000"})
-_ASCENDING = "0123456789" * 3
-_DESCENDING = "9876543210" * 3
+ASCENDING_DIGITS = "0123456789" * 3
+DESCENDING_DIGITS = "9876543210" * 3
 
 
 def half_width(text: str) -> str:
@@ -124,7 +124,8 @@ def is_placeholder_phone(number: str | None) -> bool:
     `number` is normalised first; text that is no valid number at all (`12345678901`) is
     malformed rather than a placeholder, so False. Placeholders: one digit repeated, a first
     digit and one repeated digit (`13333333333`), a mobile prefix and eight zeros
-    (`13800000000`), consecutive digits after at most one leading digit (`+1 234-567-8901`,
+    (`13800000000`), a mainland mobile prefix and nine equal digits (`13999999999`),
+    consecutive digits after at most one leading digit (`+1 234-567-8901`,
     `13456789012`) and the well-known stand-ins `13800138000` and `12345678910`. Real
     numbers shared by many people (a store's phone) are not placeholders; identity
     resolution finds those as hubs.
@@ -136,12 +137,12 @@ def is_placeholder_phone(number: str | None) -> bool:
     digits = str(national)
     if len(set(digits)) == 1 or len(set(digits[1:])) == 1:
         return True
-    if any(d in _ASCENDING or d in _DESCENDING for d in (digits, digits[1:])):
+    if any(d in ASCENDING_DIGITS or d in DESCENDING_DIGITS for d in (digits, digits[1:])):
         return True
     if e164.startswith("+86"):
         if digits in PLACEHOLDER_CN_NUMBERS:
             return True
-        if len(digits) == 11 and digits.endswith("00000000"):
+        if len(digits) == 11 and (digits.endswith("00000000") or len(set(digits[2:])) == 1):
             return True
     return False
 
