@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from segmint.engine.engine import Engine, table_name
 from segmint.errors import IdentityError
 from segmint.identity.graph import connected_components
 from segmint.identity.hubs import find_hubs
+from segmint.identity.probabilistic import ProbabilisticSettings, match_records
 from segmint.identity.stable_ids import HISTORY_SCHEMA, assign_ids
 from segmint.ingest.stage import RECORD_KEY, SOURCE
 from segmint.project.entities import ENTITIES
@@ -37,6 +37,7 @@ IDENTITY_HISTORY = "identity_history"
 IDENTITY_SPLITS = "identity_splits"
 IDENTITY_LINKS = "identity_links"
 IDENTITY_REVIEW = "identity_review"
+IDENTITY_MODEL = "identity_model"
 SPLIT_SCHEMA = ibis.schema(
     {"label": "int64", "member_ids": "int64", "cut": "string", "parts": "int64"}
 )
@@ -219,6 +220,8 @@ def _candidates(
         return labelled[column].cast("string") if column in columns else ibis.null("string")
 
     return labelled.select(
+        SOURCE,
+        RECORD_KEY,
         unique_id=ibis.row_number().over(order_by=[labelled[SOURCE], labelled[RECORD_KEY]]),
         component=labelled.label,
         name=text("name").strip().nullif(""),
@@ -248,26 +251,51 @@ def _probabilistic(
     candidates = _candidates(engine, entity_tables, record_labels)
     if candidates is None:
         return labels
-    try:
-        probabilistic: Any = importlib.import_module("segmint.identity.probabilistic")
-    except ModuleNotFoundError:  # TODO(identity): remove once the matcher lands
-        return labels
     cand = stage.temp("id_candidates", candidates)
-    outcome = probabilistic.match_records(
+    count = int(engine.scalar(cand.count()))
+    if count < settings.min_records:
+        result.extra["probabilistic"] = (
+            f"skipped: {count} customer records, fewer than probabilistic.min_records "
+            f"({settings.min_records}) to train a model on"
+        )
+        return labels
+    outcome = match_records(
         engine,
         stage.run_id,
         table_name(cand),
-        probabilistic.ProbabilisticSettings(
+        ProbabilisticSettings(
             threshold=settings.threshold,
             review_low=settings.review_low,
             seed=settings.seed,
             max_pairs=settings.max_pairs,
         ),
+        carry=(SOURCE, RECORD_KEY),
     )
     result.tables[IDENTITY_LINKS] = outcome.links
     result.tables[IDENTITY_REVIEW] = outcome.review
     result.review_pairs = int(outcome.review_count)
     result.model_json = outcome.model_json
+    result.extra["probabilistic"] = (
+        f"{outcome.pairs_scored} pairs scored, {outcome.links_count} links, "
+        f"{outcome.review_count} for review"
+    )
+    model = engine.materialize(
+        stage.name(IDENTITY_MODEL),
+        ibis.memtable(
+            {
+                "run_id": [stage.run_id],
+                "model": ["splink"],
+                "model_json": [outcome.model_json],
+                "threshold": [settings.threshold],
+                "review_low": [settings.review_low],
+                "records": [count],
+                "pairs_scored": [outcome.pairs_scored],
+                "links": [outcome.links_count],
+                "review": [outcome.review_count],
+            }
+        ),
+    )
+    result.tables[IDENTITY_MODEL] = table_name(model)
     pairs = engine.table(outcome.links)
 
     # Keep only links whose two components together stay within the member-id limit.

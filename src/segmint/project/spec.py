@@ -228,7 +228,7 @@ class ProbabilisticMatching(_Strict):
 
     enabled: bool = Field(True, description="Run probabilistic matching after stitching.")
     threshold: float = Field(
-        0.95, gt=0, lt=1, description="Match probability at or above which records link."
+        0.8, gt=0, lt=1, description="Match probability at or above which records link."
     )
     review_low: float = Field(
         0.5,
@@ -238,7 +238,13 @@ class ProbabilisticMatching(_Strict):
     )
     seed: int = Field(42, description="Seed for Splink's random pair sampling.")
     max_pairs: int = Field(
-        1_000_000, ge=1000, description="Random pairs sampled to estimate u probabilities."
+        2_000_000, ge=1000, description="Record pairs sampled to estimate u probabilities."
+    )
+    min_records: int = Field(
+        500,
+        ge=2,
+        description="Fewer customer records than this are too few to train a model on: the "
+        "step is skipped (and says so in the run) instead of guessing.",
     )
 
     @model_validator(mode="after")
