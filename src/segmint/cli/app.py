@@ -169,6 +169,8 @@ def run(
         for st in manifest.stages:
             stages.add_row(st.stage, f"{st.seconds:.2f}", f"{st.rows:,}")
         out.print(stages)
+        for note in manifest.notes:
+            out.print(f"[dim]note:[/] {note}")
         warehouse = proj.loaded.spec.warehouse
         where = getattr(warehouse, "path", None)
         if where is not None:

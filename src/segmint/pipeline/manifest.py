@@ -59,6 +59,7 @@ class RunManifest:
     sources: list[SourceRecord] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
     report: str | None = None
+    notes: list[str] = field(default_factory=list)  # what a stage wants the user to know
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (timestamps as ISO text)."""

@@ -200,6 +200,14 @@ class PipelineRun:
             self.built.update(identity.tables)
             self.identity = identity
             record.rows = identity.records
+            self.manifest.notes.extend(
+                f"identity: {name} {detail}" for name, detail in identity.extra.items()
+            )
+            if identity.unresolved:
+                self.manifest.notes.append(
+                    f"identity: {identity.unresolved:,} of {identity.records:,} records carry "
+                    "no usable identifier and have no customer_id"
+                )
 
         with self._stage("rfm", 1) as record:
             if "orders" in entity_tables:
