@@ -29,6 +29,8 @@ import yaml
 STAGES = ("ingest", "identity", "rfm")
 #: The entities the benchmark restricts every implementation to.
 BENCH_ENTITIES = ("customers", "orders")
+#: segmint's warehouse file in bench/data/N/ (the identity benchmark reads it afterwards).
+SEGMINT_DB = "bench-segmint.duckdb"
 
 # ---------------------------------------------------------------------------- the rules
 
@@ -58,6 +60,33 @@ MONEY_STRIP = r"[\s,¥￥$€£]|RMB|CNY|USD|元"
 NUMBER = r"^[-+]?\d+(\.\d+)?$"
 INTEGER = r"^[-+]?\d+(\.0+)?$"
 EMAIL = r"^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$"
+#: Whitespace removed anywhere in an e-mail address (the engines' common \s).
+EMAIL_WHITESPACE = r"[ \t\n\r\x0c\x0b]"
+#: Text with a character outside ASCII: an e-mail address with one is malformed (engines
+#: lower-case some non-ASCII letters differently); member ids are upper-cased per character.
+NON_ASCII = r"[^\x00-\x7F]"
+ASCII_LOWER = "abcdefghijklmnopqrstuvwxyz"
+ASCII_UPPER = ASCII_LOWER.upper()
+#: Device ids: UUIDs (IDFA, OAID) become upper-case 8-4-4-4-12, Android IDs (16 hex digits)
+#: lower case; these stand-ins (compared lower-cased, ASCII only) and one repeated
+#: character (dashes aside) mean "no id".
+UUID_DASHED = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+UUID_PLAIN = r"^[0-9A-Fa-f]{32}$"
+HEX16 = r"^[0-9A-Fa-f]{16}$"
+PLACEHOLDER_DEVICE_IDS = (
+    "unknown",
+    "null",
+    "(null)",
+    "none",
+    "nil",
+    "nan",
+    "undefined",
+    "n/a",
+    "na",
+    "idfa",
+    "oaid",
+    "9774d56d682e549c",
+)
 PHONE_STRIP = r"[\s\-().（）]"
 MOBILE = r"^(\+?86|0086)?1[3-9]\d{9}$"
 MOBILE_TAIL = r"(1[3-9]\d{9})$"
@@ -99,7 +128,7 @@ class Col:
     """One canonical column of an entity."""
 
     name: str
-    type: str  # string, int, money, date, timestamp, enum, phone, email
+    type: str  # string, int, money, date, timestamp, enum, phone, email, member_id, device_id
     required: bool = False
     enum: tuple[str, ...] = ()
     min: float | None = None
@@ -126,10 +155,10 @@ IDENTIFIERS = ("member_id", "phone", "email", "device_id", "wechat_openid")
 #: A row referencing customers has a customer record when any identifier matches one.
 LINK_FIELDS = IDENTIFIERS
 _IDS = (
-    Col("member_id", "string"),
+    Col("member_id", "member_id"),
     Col("phone", "phone"),
     Col("email", "email"),
-    Col("device_id", "string"),
+    Col("device_id", "device_id"),
     Col("wechat_openid", "string"),
 )
 CHANNELS = ("online", "offline", "app", "miniprogram", "marketplace", "phone", "other")
@@ -224,8 +253,8 @@ class BenchSpec:
     path: Path
     as_of: dt.datetime  # naive UTC
     sources: tuple[SourceDef, ...]
-    identifiers: tuple[str, ...]
-    max_partners: int
+    identifiers: tuple[str, ...]  # strongest first
+    max_partners: int  # the project-wide default of the per-type partner limit
     deny: tuple[str, ...]
     max_iterations: int
     bins: int
@@ -235,6 +264,22 @@ class BenchSpec:
     validity_min: float
     freshness_max_hours: float
     duckdb_config: dict[str, Any] = field(default_factory=dict)  # threads, memory_limit
+    #: Per identifier type: (max_partners, max_member_ids) as given in `identity.rules`.
+    rules: dict[str, tuple[int | None, int | None]] = field(
+        default_factory=lambda: dict(DEFAULT_RULES)
+    )
+    max_member_ids_per_customer: int = 3
+    placeholders: bool = True
+    probabilistic: bool = True  # segmint's Splink step (the bench implementations have none)
+
+    def partner_limit(self, kind: str) -> int:
+        """A value of type `kind` seen with more strong partners of one type is a hub."""
+        given = self.rules.get(kind, (None, None))[0]
+        return given or self.max_partners
+
+    def member_limit(self, kind: str) -> int | None:
+        """A value of type `kind` seen with more member ids is a hub (None: no such rule)."""
+        return self.rules.get(kind, (None, None))[1]
 
 
 # segmint's defaults for settings a project file may leave out (checked by the test).
@@ -251,12 +296,83 @@ DEFAULT_DENY = (
     "000000",
     "unknown",
 )
+#: Identifier rules segmint applies unless the project overrides them:
+#: type -> (max_partners, max_member_ids).
+DEFAULT_RULES: dict[str, tuple[int | None, int | None]] = {"device_id": (4, 1)}
 DEFAULT_IDENTITY: dict[str, Any] = {
     "identifiers": ["member_id", "phone", "email"],
+    "rules": {k: {"max_partners": p, "max_member_ids": m} for k, (p, m) in DEFAULT_RULES.items()},
     "max_partners_per_identifier": 20,
+    "max_member_ids_per_customer": 3,
+    "placeholders": True,
     "deny": list(DEFAULT_DENY),
     "max_iterations": 50,
 }
+#: Whether segmint runs its probabilistic (Splink) step by default; the bench turns it off
+#: for the three-way comparison and times it in the identity benchmark. Its other settings
+#: are segmint's business.
+DEFAULT_PROBABILISTIC = True
+#: Identifier types whose distinct values count as partners in the hub rule.
+STRONG_IDENTIFIERS = ("member_id", "phone", "email", "wechat_openid")
+# Placeholder identifier values (segmint's `identity.hubs`), which are hubs.
+# Phones: these numbers, and +86 numbers whose national digits match PLACEHOLDER_CN or,
+# whole or without their first digit, are a run of ascending or descending digits.
+PLACEHOLDER_PHONES = ("+8610000000000", "+8612345678900", "+8612345678910", "+8613800138000")
+_SAME = "|".join(f"{d}+" for d in range(10))
+_SAME_NINE = "|".join(f"{d}{{9}}" for d in range(10))
+PLACEHOLDER_CN = rf"^(\d?({_SAME})|\d\d({_SAME_NINE})|\d{{3}}0{{8}})$"
+ASCENDING_DIGITS = "0123456789" * 3
+DESCENDING_DIGITS = "9876543210" * 3
+# E-mail addresses (lower-cased): a placeholder local part or domain, or a reserved TLD.
+PLACEHOLDER_EMAIL_LOCALS = (
+    "123",
+    "1234",
+    "12345",
+    "123456",
+    "abc",
+    "abc123",
+    "asdf",
+    "do-not-reply",
+    "do_not_reply",
+    "donotreply",
+    "dummy",
+    "example",
+    "fake",
+    "n.a",
+    "na",
+    "nil",
+    "no-email",
+    "no-mail",
+    "no-reply",
+    "no_reply",
+    "noemail",
+    "nomail",
+    "none",
+    "noreply",
+    "null",
+    "qwerty",
+    "sample",
+    "test",
+    "testing",
+    "tests",
+    "unknown",
+)
+PLACEHOLDER_EMAIL_DOMAINS = (
+    "dummy.com",
+    "fake.com",
+    "localhost",
+    "no-email.com",
+    "noemail.com",
+    "nomail.com",
+    "none.com",
+    "null.com",
+    "test.com",
+)
+RESERVED_EMAIL_TLD = r"\.(test|example|invalid|localhost)$"
+# Every other type (lower-cased).
+PLACEHOLDER_ID = r"^(0+|[0-]+|unknown|null|none|undefined|n/?a|-+)$"
+#: The hub reasons, in the order they are tried (the first that applies is the value's).
+HUB_REASONS = ("deny-list", "placeholder", "too many member ids", "too many partners")
 DEFAULT_QUALITY: dict[str, Any] = {
     "completeness_min": 0.95,
     "validity_min": 0.98,
@@ -334,6 +450,10 @@ def load_spec(path: Path) -> BenchSpec:
             )
         )
     identity = {**DEFAULT_IDENTITY, **(doc.get("identity") or {})}
+    rules = {
+        str(kind): (rule.get("max_partners"), rule.get("max_member_ids"))
+        for kind, rule in (identity["rules"] or {}).items()
+    }
     quality = {**DEFAULT_QUALITY, **(doc.get("quality") or {})}
     return BenchSpec(
         path=path,
@@ -350,6 +470,12 @@ def load_spec(path: Path) -> BenchSpec:
         validity_min=float(quality["validity_min"]),
         freshness_max_hours=float(quality["freshness_max_hours"]),
         duckdb_config={k: (doc.get("warehouse") or {}).get(k) for k in ("threads", "memory_limit")},
+        rules=rules,
+        max_member_ids_per_customer=int(identity["max_member_ids_per_customer"]),
+        placeholders=bool(identity["placeholders"]),
+        probabilistic=bool(
+            (identity.get("probabilistic") or {}).get("enabled", DEFAULT_PROBABILISTIC)
+        ),
     )
 
 
@@ -503,6 +629,10 @@ class Summary:
     orphans: dict[str, int] = field(default_factory=dict)  # per source: rows with no customer
     peak_rss_mb: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    unresolved: int = 0  # identity records left without a customer_id (every identifier a hub)
+    nodes: int = 0  # identity signature nodes (records with the same identifiers are one node)
+    hub_reasons: dict[str, int] = field(default_factory=dict)
+    components_split: int = 0  # components with too many member ids, split on weak links
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -565,8 +695,15 @@ def compare(summaries: list[Summary]) -> list[tuple[str, bool, str]]:
         for name in names:
             check(f"{name}: orphans", [s.orphans.get(name, 0) for s in summaries])
     check("identity: records", [s.records for s in summaries])
+    check("identity: signature nodes", [s.nodes for s in summaries])
+    check("identity: unresolved records", [s.unresolved for s in summaries])
     check("identity: customers", [s.customers for s in summaries])
     check("identity: hubs blocked", [s.hubs for s in summaries])
+    check(
+        "identity: hubs by reason",
+        [",".join(f"{r}:{s.hub_reasons.get(r, 0)}" for r in HUB_REASONS) for s in summaries],
+    )
+    check("identity: components split", [s.components_split for s in summaries])
     check("rfm: buying customers", [s.rfm_rows for s in summaries])
     check("rfm: total frequency", [s.frequency_total for s in summaries])
     check("rfm: total monetary", [round(s.monetary_total, 2) for s in summaries], close=0.5)

@@ -2,13 +2,16 @@
 
 Straightforward pandas: `read_csv` (the pyarrow engine, which is the only one that reports
 rows with too few fields), vectorised `.str` methods with the same patterns segmint uses,
-`duplicated` for de-duplication, a self-merge for the hub guard, min-label propagation with
-`groupby().min()` for connected components, `merge` + `groupby` + `rank` for RFM.
+`duplicated` for de-duplication, `groupby().ngroup()` for identity's signature nodes, a
+self-merge for the hub guard, min-label propagation with `groupby().min()` for connected
+components (and again inside components split for holding too many member ids), `merge` +
+`groupby` + `rank` for RFM.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +21,19 @@ import pandas as pd
 
 from common import (
     ANY_FULL,
+    ASCENDING_DIGITS,
+    ASCII_LOWER,
+    ASCII_UPPER,
     COMPACT,
     DATETIME,
+    DESCENDING_DIGITS,
     EMAIL,
+    EMAIL_WHITESPACE,
     ENTITIES,
     EPOCH,
     FULL_TO_HALF,
+    HEX16,
+    HUB_REASONS,
     INTEGER,
     INTERNATIONAL,
     INTERNATIONAL_PREFIX,
@@ -37,11 +47,22 @@ from common import (
     MOBILE_TAIL,
     MONEY_LIMIT,
     MONEY_STRIP,
+    NON_ASCII,
     NUMBER,
     PHONE_STRIP,
+    PLACEHOLDER_CN,
+    PLACEHOLDER_DEVICE_IDS,
+    PLACEHOLDER_EMAIL_DOMAINS,
+    PLACEHOLDER_EMAIL_LOCALS,
+    PLACEHOLDER_ID,
+    PLACEHOLDER_PHONES,
+    RESERVED_EMAIL_TLD,
     RULES,
     SEGMENT_GRID,
+    STRONG_IDENTIFIERS,
     TRIM_CHARS,
+    UUID_DASHED,
+    UUID_PLAIN,
     BenchSpec,
     Col,
     SourceCounts,
@@ -258,10 +279,53 @@ def normalise_phone(text: pd.Series) -> pd.Series:
 
 
 def parse_email(text: pd.Series) -> pd.Series:
-    """Lower-cased addresses with a local part, a domain and a TLD."""
-    lowered = text.str.lower().str.replace(r"\s", "", regex=True)
-    ok = lowered.str.match(EMAIL, na=False) & ~lowered.str.contains("..", regex=False, na=False)
+    """Lower-cased ASCII addresses with a local part, a domain and a TLD."""
+    lowered = text.str.lower().str.replace(EMAIL_WHITESPACE, "", regex=True)
+    ok = (
+        lowered.str.match(EMAIL, na=False)
+        & ~lowered.str.contains("..", regex=False, na=False)
+        & ~text.str.contains(NON_ASCII, regex=True, na=False)
+    )
     return lowered.where(ok)
+
+
+_TO_UPPER = str.maketrans(ASCII_LOWER, ASCII_UPPER)
+
+
+def normalise_member_id(text: pd.Series) -> pd.Series:
+    """ASCII letters upper-cased (other letters kept as written)."""
+    out = text.str.upper()
+    other = text.str.contains(NON_ASCII, regex=True, na=False)
+    if other.any():
+        out[other] = text[other].str.translate(_TO_UPPER)
+    return out
+
+
+def normalise_device_id(text: pd.Series) -> pd.Series:
+    """UUIDs upper-case 8-4-4-4-12, Android IDs lower case, placeholders missing."""
+    compact = text.str.replace("-", "", regex=False)
+    hexid = compact.str.upper()
+    uuid = (
+        hexid.str[0:8]
+        + "-"
+        + hexid.str[8:12]
+        + "-"
+        + hexid.str[12:16]
+        + "-"
+        + hexid.str[16:20]
+        + "-"
+        + hexid.str[20:32]
+    )
+    given = text.notna()
+    repeated = pd.Series(False, index=text.index)
+    repeated[given] = [c.replace(c[:1], "") == "" for c in compact[given]]
+    placeholder = ~text.str.contains(NON_ASCII, regex=True, na=False) & text.str.lower().isin(
+        PLACEHOLDER_DEVICE_IDS
+    )
+    is_uuid = text.str.match(UUID_DASHED, na=False) | text.str.match(UUID_PLAIN, na=False)
+    out = text.where(~is_uuid, uuid)
+    out = out.where(~(~is_uuid & text.str.match(HEX16, na=False)), text.str.lower())
+    return out.where(~(repeated | placeholder))
 
 
 def parse_enum(text: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
@@ -308,6 +372,12 @@ def parse_column(
     elif col.type == "enum":
         value = parse_enum(text, col.enum)
         rules = [(given & value.isna(), "unknown_enum")]
+    elif col.type == "member_id":
+        value = normalise_member_id(text)
+        rules = []
+    elif col.type == "device_id":
+        value = normalise_device_id(text)
+        rules = []
     else:
         value = text
         rules = []
@@ -441,7 +511,9 @@ def ingest_source(
                 + describe
                 + " ('"
                 + bad_text[~ok].fillna("")
-                + "')",
+                + "')"
+                if len(rejected)
+                else pd.Series([], dtype=object),
                 "raw": _json_rows(rejected[raw_columns]),
             }
         ),
@@ -481,7 +553,7 @@ def ingest_source(
             }
         ),
     ]
-    quarantine = pd.concat([p for p in pieces if len(p)], ignore_index=True)
+    quarantine = pd.concat([p for p in pieces if len(p)] or pieces[:1], ignore_index=True)
     quarantine.insert(0, "entity", entity.name)
     quarantine.insert(0, "source", source.name)
 
@@ -571,53 +643,11 @@ def quality(
 # ---------------------------------------------------------------------------- identity
 
 
-def resolve_identity(
-    entities: dict[str, pd.DataFrame], spec: BenchSpec
-) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """(identity map, hubs, rounds): records sharing an identifier are one customer."""
-    frames = []
-    for name, table in entities.items():
-        ids = [k for k in spec.identifiers if k in table.columns]
-        frames.append(table[["source", "record_key", *ids]].assign(entity=name))
-    records = pd.concat(frames, ignore_index=True)
-    del frames
-    records = records.sort_values(["source", "record_key"], ignore_index=True)
-    node_ids = np.arange(len(records))
-
-    parts = []
-    for kind in spec.identifiers:
-        if kind not in records.columns:
-            continue
-        has = records[kind].notna()
-        parts.append(
-            pd.DataFrame(
-                {"node": node_ids[has.to_numpy()], "id_type": kind, "id_value": records[kind][has]}
-            )
-        )
-    edges = pd.concat(parts, ignore_index=True).drop_duplicates()
-    edges["idn"] = edges.groupby(["id_type", "id_value"], sort=False).ngroup()
-
-    # Hubs: deny-listed values, and values seen with too many distinct other identifiers.
-    multi = edges[edges.node.duplicated(keep=False)][["node", "idn"]]
-    pairs = multi.merge(multi, on="node")
-    pairs = pairs[pairs.idn_x != pairs.idn_y]
-    partners = pairs.groupby("idn_x").idn_y.nunique()
-    too_many = set(partners[partners > spec.max_partners].index)
-    denied = set(edges.idn[edges.id_value.isin(spec.deny)])
-    hub_ids = denied | too_many
-    hubs = edges[edges.idn.isin(hub_ids)].drop_duplicates("idn")[["id_type", "id_value", "idn"]]
-    hubs = hubs.assign(
-        partners=hubs.idn.map(partners).where(~hubs.idn.isin(denied)),
-        reason=np.where(hubs.idn.isin(denied), "deny-list", "too many partners"),
-    ).drop(columns="idn")
-    links = edges[~edges.idn.isin(hub_ids)]
-
-    # Connected components by min-label propagation over record - identifier links.
-    node = links.node.to_numpy()
-    idn = links.idn.to_numpy()
-    labels = node_ids.copy()
-    rounds = 0
-    for rounds in range(1, spec.max_iterations + 1):  # noqa: B007
+def _propagate(
+    labels: np.ndarray, node: np.ndarray, idn: np.ndarray, max_iterations: int
+) -> tuple[np.ndarray, int]:
+    """Min-label propagation over node - identifier links; nodes without links keep theirs."""
+    for rounds in range(1, max_iterations + 1):
         id_label = pd.Series(labels[node]).groupby(idn).min()
         candidate = pd.Series(id_label.reindex(idn).to_numpy()).groupby(node).min()
         new = labels.copy()
@@ -625,15 +655,180 @@ def resolve_identity(
         changed = int((new != labels).sum())
         labels = new
         if changed == 0:
-            break
-    else:
-        raise RuntimeError("label propagation did not converge")
+            return labels, rounds
+    raise RuntimeError("label propagation did not converge")
 
-    rank = pd.Series(labels).rank(method="dense").astype(np.int64)
-    identity = records[["source", "entity", "record_key"]].assign(
-        customer_id="C" + rank.astype(str).str.zfill(9)
+
+def _search(text: pd.Series, pattern: str) -> pd.Series:
+    """Whether each value contains a match of `pattern` (whose groups are not wanted)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "This pattern is interpreted", UserWarning)
+        return text.str.contains(pattern, regex=True)
+
+
+def _in_digit_run(national: pd.Series) -> pd.Series:
+    """Whether digits, whole or without the first, are an ascending or descending run."""
+    runs = (ASCENDING_DIGITS, DESCENDING_DIGITS)
+    return national.map(lambda n: any(d in r for d in (n, n[1:]) for r in runs))
+
+
+def is_placeholder(id_type: pd.Series, value: pd.Series) -> pd.Series:
+    """Whether each normalised identifier value is an obvious placeholder."""
+    value = value.astype(str)
+    lowered = value.str.lower()
+    out = _search(lowered, PLACEHOLDER_ID).to_numpy(dtype=bool)
+    phone = (id_type == "phone").to_numpy()
+    if phone.any():
+        number = value[phone]
+        national = number.str[3:]
+        mainland = number.str.startswith("+86").to_numpy(dtype=bool) & (
+            _search(national, PLACEHOLDER_CN).to_numpy(dtype=bool)
+            | _in_digit_run(national).to_numpy(dtype=bool)
+        )
+        out[phone] = number.isin(PLACEHOLDER_PHONES).to_numpy() | mainland
+    email = (id_type == "email").to_numpy()
+    if email.any():
+        address = lowered[email]
+        local = address.str.extract(r"^([^@]*)@", expand=False)
+        domain = address.str.extract(r"@(.*)$", expand=False)
+        out[email] = (
+            local.isin(PLACEHOLDER_EMAIL_LOCALS).to_numpy()
+            | domain.isin(PLACEHOLDER_EMAIL_DOMAINS).to_numpy()
+            | _search(address, RESERVED_EMAIL_TLD).to_numpy(dtype=bool)
+        )
+    return pd.Series(out, index=value.index)
+
+
+def find_hubs(edges: pd.DataFrame, spec: BenchSpec) -> pd.DataFrame:
+    """Identifier values that link nothing: deny-list, placeholder, too many members/partners.
+
+    `edges` has one row per signature node and identifier (node, id_type, id_value, idn).
+    A value's partners are the most distinct strong identifiers of one other type it is
+    seen with; its member ids are the distinct member ids it is seen with.
+    """
+    strong = edges.loc[edges.id_type.isin(STRONG_IDENTIFIERS), ["node", "id_type", "idn"]]
+    pairs = edges[["node", "id_type", "idn"]].merge(
+        strong.rename(columns={"id_type": "partner_type", "idn": "partner"}), on="node"
     )
-    return identity, hubs, rounds
+    pairs = pairs[pairs.id_type != pairs.partner_type]
+    per_type = pairs.groupby(["idn", "partner_type"]).partner.nunique().reset_index()
+    partners = per_type.groupby("idn").partner.max()
+    members = per_type[per_type.partner_type == "member_id"].set_index("idn").partner
+
+    values = edges.drop_duplicates("idn")[["idn", "id_type", "id_value"]].set_index("idn")
+    values["records"] = edges.groupby("idn").records.sum()
+    values["partners"] = partners.reindex(values.index).fillna(0).astype(np.int64)
+    values["member_ids"] = members.reindex(values.index).fillna(0).astype(np.int64)
+    partner_limit = values.id_type.map({k: spec.partner_limit(k) for k in spec.identifiers})
+    member_limit = values.id_type.map({k: spec.member_limit(k) or np.inf for k in spec.identifiers})
+    if spec.placeholders:
+        placeholder = is_placeholder(values.id_type, values.id_value).to_numpy()
+    else:
+        placeholder = np.zeros(len(values), dtype=bool)
+    reason = np.select(
+        [
+            values.id_value.isin(spec.deny).to_numpy(),
+            placeholder,
+            (values.member_ids > member_limit).to_numpy(),
+            (values.partners > partner_limit).to_numpy(),
+        ],
+        list(HUB_REASONS),
+        "",
+    )
+    hubs = values.assign(reason=reason)
+    return hubs[hubs.reason != ""].reset_index()
+
+
+def resolve_identity(
+    entities: dict[str, pd.DataFrame], spec: BenchSpec
+) -> tuple[pd.DataFrame, pd.DataFrame, int, dict[str, int]]:
+    """(identity map, hubs, rounds, counts): records sharing an identifier are one customer.
+
+    Records with the same identifiers are one signature node; hub values link nothing;
+    nodes whose every identifier is a hub stay unresolved (no customer_id); a component
+    with more member ids than allowed is split by cutting its weakest identifier types.
+    """
+    kinds = list(spec.identifiers)
+    names = list(entities)
+    frames = [
+        table[["source", "record_key", *kinds]].assign(
+            entity=pd.Categorical.from_codes(np.full(len(table), i, dtype=np.int8), names)
+        )
+        for i, (name, table) in enumerate(entities.items())
+    ]
+    records = pd.concat(frames, ignore_index=True)
+    del frames
+    anonymous = records[kinds].isna().all(axis=1).to_numpy()
+    node_of = records.groupby(kinds, dropna=False, sort=False).ngroup().to_numpy()
+    node_of[anonymous] = -1
+    # Renumber the signatures 0..n-1 (the anonymous one, if any, is left out).
+    used, node_of_used = np.unique(node_of[~anonymous], return_inverse=True)
+    node_of[~anonymous] = node_of_used
+    n_nodes = len(used)
+    first = pd.Series(np.arange(len(records)))[~anonymous].groupby(node_of[~anonymous]).first()
+    signatures = records.iloc[first.to_numpy()][kinds].reset_index(drop=True)
+    signatures["records"] = np.bincount(node_of[~anonymous], minlength=n_nodes)
+
+    parts = []
+    for kind in kinds:
+        has = signatures[kind].notna()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "node": np.flatnonzero(has.to_numpy()),
+                    "id_type": kind,
+                    "id_value": signatures[kind][has].to_numpy(),
+                    "records": signatures.records[has].to_numpy(),
+                }
+            )
+        )
+    edges = pd.concat(parts, ignore_index=True)
+    edges["idn"] = edges.groupby(["id_type", "id_value"], sort=False).ngroup()
+
+    hubs = find_hubs(edges, spec)
+    links = edges[~edges.idn.isin(hubs.idn)]
+
+    # Connected components over the links; nodes with no usable identifier are unresolved.
+    node = links.node.to_numpy()
+    idn = links.idn.to_numpy()
+    labels, rounds = _propagate(np.arange(n_nodes), node, idn, spec.max_iterations)
+    linked = np.zeros(n_nodes, dtype=bool)
+    linked[node] = True
+
+    # Merge protection: cut the weakest identifier types inside oversized components.
+    members = links[links.id_type == "member_id"]
+    cut: list[str] = []
+    split = 0
+    for weakest in reversed(kinds[1:]):
+        sizes = pd.Series(members.idn.to_numpy()).groupby(labels[members.node.to_numpy()])
+        per_label = sizes.nunique()
+        oversized = per_label.index[per_label > spec.max_member_ids_per_customer]
+        if len(oversized) == 0:
+            break
+        split += len(oversized) if not cut else 0
+        cut.append(weakest)
+        inside = np.isin(labels, oversized)
+        keep = inside[node] & ~links.id_type.isin(cut).to_numpy()
+        sub, sub_rounds = _propagate(np.arange(n_nodes), node[keep], idn[keep], spec.max_iterations)
+        rounds += sub_rounds
+        labels = np.where(inside, sub, labels)
+
+    # First-run ids: C + 9 digits, numbered in the order of the components' labels (a
+    # categorical: 20M id strings would not fit in memory next to everything else at 1M).
+    number = np.full(n_nodes, -1, dtype=np.int64)
+    distinct = np.unique(labels[linked])
+    number[linked] = np.searchsorted(distinct, labels[linked])
+    record_number = np.where(anonymous, -1, number[np.maximum(node_of, 0)])
+    ids = pd.Series(np.arange(1, len(distinct) + 1)).astype(str).str.zfill(9).radd("C")
+    identity = records[["source", "entity", "record_key"]].assign(
+        customer_id=pd.Categorical.from_codes(record_number, ids)
+    )
+    counts = {
+        "nodes": n_nodes,
+        "unresolved": int((record_number < 0).sum()),
+        "components_split": split,
+    }
+    return identity, hubs, rounds, counts
 
 
 # --------------------------------------------------------------------------------- RFM
@@ -646,10 +841,9 @@ def rfm(orders: pd.DataFrame, identity: pd.DataFrame, spec: BenchSpec) -> pd.Dat
         & (orders.ordered_at <= pd.Timestamp(spec.as_of)),
         ["source", "record_key", "order_id", "ordered_at", "amount"],
     ]
-    bought = paid.merge(
-        identity[["source", "record_key", "customer_id"]], on=["source", "record_key"]
-    )
-    per = bought.groupby("customer_id").agg(
+    resolved = identity.loc[identity.customer_id.notna(), ["source", "record_key", "customer_id"]]
+    bought = paid.merge(resolved, on=["source", "record_key"])
+    per = bought.groupby("customer_id", observed=True).agg(
         first_order_at=("ordered_at", "min"),
         last_order_at=("ordered_at", "max"),
         frequency=("order_id", "nunique"),
@@ -680,7 +874,19 @@ def rfm(orders: pd.DataFrame, identity: pd.DataFrame, spec: BenchSpec) -> pd.Dat
 
 
 def run(spec: BenchSpec) -> Output:
-    """The whole pipeline, timed per stage."""
+    """The whole pipeline, timed per stage, with pandas' Arrow-backed `str` dtype.
+
+    pandas 3 stores text in Arrow by default; the project pins pandas 2.3 (Splink needs
+    it), where the same dtype is an opt-in. Without it every value is a Python object,
+    which at 1M customers costs more memory than the machine has.
+    """
+    if pd.__version__.startswith("2."):
+        with pd.option_context("future.infer_string", True):
+            return _run(spec)
+    return _run(spec)
+
+
+def _run(spec: BenchSpec) -> Output:
     clock = Stopwatch()
     staged: dict[str, pd.DataFrame] = {}
     newest: dict[str, Any] = {}
@@ -701,7 +907,7 @@ def run(spec: BenchSpec) -> Output:
         del staged
         quality_sources, quality_fields = quality(spec, entities, newest, counts, stats)
     with clock.stage("identity"):
-        identity, hubs, rounds = resolve_identity(entities, spec)
+        identity, hubs, rounds, identity_counts = resolve_identity(entities, spec)
     with clock.stage("rfm"):
         scores = rfm(entities["orders"], identity, spec) if "orders" in entities else pd.DataFrame()
     summary = Summary(
@@ -719,6 +925,10 @@ def run(spec: BenchSpec) -> Output:
         monetary_total=float(scores.monetary.sum()),
         cpu=clock.cpu,
         extra={"peak_mb_after_stage": clock.peak_mb},
+        unresolved=identity_counts["unresolved"],
+        nodes=identity_counts["nodes"],
+        hub_reasons={str(k): int(v) for k, v in hubs.reason.value_counts().items()},
+        components_split=identity_counts["components_split"],
     )
     return Output(
         summary=summary,
@@ -735,7 +945,7 @@ def run(spec: BenchSpec) -> Output:
 def per_customer(out: Output) -> pd.DataFrame:
     """RFM keyed by each customer's smallest (source, record_key), for cross-checks."""
     anchor = out.identity.assign(anchor=out.identity.source + "\x1f" + out.identity.record_key)
-    first = anchor.groupby("customer_id").anchor.min()
+    first = anchor.groupby("customer_id", observed=True).anchor.min()
     frame = out.rfm[["customer_id", "frequency", "monetary"]].copy()
-    frame["anchor"] = frame.customer_id.map(first)
+    frame["anchor"] = frame.customer_id.astype(object).map(first)
     return frame[["anchor", "frequency", "monetary"]]

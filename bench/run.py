@@ -7,7 +7,9 @@
 The company is generated once into bench/data/<N>/ (kept between runs). Every
 implementation runs in its own subprocess on the same files (the CRM members plus the online
 and store orders), so its peak memory is its own; the table compares stage times, ratios
-against the floors, peak memory, and checks that all three produced the same result.
+against the floors, peak memory, and checks that all three produced the same result. Then
+`identity.py` times segmint's identity stage with probabilistic matching on against a plain
+Python union-find on the same edges (`--identity-only` runs just that).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import yaml
 from common import (
     BENCH_ENTITIES,
     PER_CUSTOMER_SQL,
+    SEGMINT_DB,
     STAGES,
     Summary,
     compare,
@@ -50,13 +53,17 @@ if TYPE_CHECKING:
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 IMPLS = ("segmint", "pandas", "sql")
+#: The identity benchmark's workers (identity.py): segmint's identity stage with
+#: probabilistic matching, and a plain Python union-find on the same edges.
+IDENTITY_WORKERS = ("identity-segmint", "identity-unionfind")
+#: The issue's floor for identity at 1M customers, deterministic + probabilistic, 2 cores.
+IDENTITY_FLOOR_S = 60.0
 #: segmint must be at least this many times faster than pandas on each stage ...
 PANDAS_FLOOR = 2.5
 #: ... and at most this many times slower than the hand-written SQL.
 SQL_FLOOR = 1.5
 QUICK_CUSTOMERS = 20_000
 DEFAULT_CUSTOMERS = 1_000_000
-SEGMINT_DB = "bench-segmint.duckdb"
 
 
 # ---------------------------------------------------------------------------- the data
@@ -84,6 +91,10 @@ def write_bench_project(data: Path) -> Path:
     # half the machine's memory, leaving room for the OS and other work on the machine.
     limit_gb = max(1, int(memory_total_mb() / 1024 / 2))
     doc["warehouse"] = {"engine": "duckdb", "path": SEGMINT_DB, "memory_limit": f"{limit_gb}GB"}
+    # The pandas and SQL versions are deterministic; segmint's Splink step is timed on its
+    # own by the identity benchmark (identity.py).
+    identity = doc.get("identity") or {}
+    doc["identity"] = {**identity, "probabilistic": {"enabled": False}}
     if not doc.get("as_of"):  # every implementation must judge "future" against the same time
         doc["as_of"] = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0).isoformat()
     path = data / "bench.yml"
@@ -134,6 +145,16 @@ def run_segmint(project: Path) -> tuple[Summary, Any]:
         )
     segments = con.execute("SELECT segment, count(*) FROM rfm GROUP BY segment").fetchall()
     orphans = con.execute("SELECT source, orphans FROM quality_sources").fetchall()
+    hub_reasons = con.execute(
+        "SELECT reason, count(*) FROM identity_hubs GROUP BY reason"
+    ).fetchall()
+    kinds = list(load_spec(project).identifiers)
+    # segmint keeps its signature nodes in a temporary table; count them the same way.
+    anonymous = " AND ".join(f"{k} IS NULL" for k in kinds)
+    nodes = " UNION ".join(
+        f"SELECT DISTINCT {', '.join(kinds)} FROM {e} WHERE NOT ({anonymous})"
+        for e in BENCH_ENTITIES
+    )
     summary = Summary(
         impl="segmint",
         stages=stages,
@@ -153,6 +174,13 @@ def run_segmint(project: Path) -> tuple[Summary, Any]:
             "segmint_stages": seconds,
             "segmint_stages_cpu": cpu,
         },
+        unresolved=int(one("SELECT count(*) FROM identity_map WHERE customer_id IS NULL")),
+        nodes=int(one(f"SELECT count(*) FROM ({nodes})")),
+        hub_reasons={str(k): int(v) for k, v in hub_reasons},
+        # Components found oversized before any cut (later rounds split their parts further).
+        components_split=int(
+            one(f"SELECT count(*) FROM identity_splits WHERE cut = '{kinds[-1]}'")
+        ),
     )
     return summary, con
 
@@ -164,6 +192,16 @@ def worker(impl: str, project: Path, result: Path, per_customer: Path | None) ->
     the equivalence check.
     """
     start = time.perf_counter()
+    if impl in IDENTITY_WORKERS:
+        import identity
+
+        if impl == "identity-segmint":
+            data = identity.segmint_identity(project)
+        else:
+            data = identity.unionfind_identity(project)
+        data["worker_seconds"] = time.perf_counter() - start
+        write_json(result, data)
+        return
     spec = load_spec(project)
     work = project.parent / "work"
     extract: Callable[[], pd.DataFrame]
@@ -239,8 +277,8 @@ class StageCpu:
 
 def spawn(
     impl: str, project: Path, out: Path, deep: bool, profile: bool, max_rss_mb: float
-) -> tuple[Summary | None, dict[str, float], str]:
-    """Run one implementation in a subprocess; (summary, process stats, log tail).
+) -> tuple[dict[str, Any] | None, dict[str, float], str]:
+    """Run one worker in a subprocess; (the JSON it wrote, process stats, log tail).
 
     A watchdog kills the child (by its pid) if its memory passes `max_rss_mb`, so that a
     run too big for the machine fails alone instead of waking the kernel's OOM killer.
@@ -293,9 +331,9 @@ def spawn(
     # extract) is shown but does not discard the timings.
     if code != 0:
         stats["exit_code"] = code
-    summary = Summary.from_json(json.loads(result.read_text(encoding="utf-8")))
-    stats["pipeline_peak_rss_mb"] = summary.peak_rss_mb
-    return summary, stats, tail
+    data = json.loads(result.read_text(encoding="utf-8"))
+    stats["pipeline_peak_rss_mb"] = data["peak_rss_mb"]
+    return data, stats, tail
 
 
 def deep_check(out: Path, impls: list[str]) -> list[tuple[str, bool, str]]:
@@ -506,6 +544,112 @@ def report(
     }
 
 
+def identity_bench(
+    customers: int, project: Path, out: Path, max_rss_mb: float, version: dict[str, Any]
+) -> dict[str, Any] | None:
+    """segmint's identity (deterministic + Splink) vs a Python union-find; print and save."""
+    from rich.console import Console
+    from rich.table import Table
+
+    found: dict[str, dict[str, Any]] = {}
+    for name in IDENTITY_WORKERS:
+        print(f"identity: {name} ...", flush=True)
+        data, stats, tail = spawn(name, project, out, False, False, max_rss_mb)
+        if data is None:
+            print(f"identity: {name} FAILED after {stats['wall_s']:.0f}s; log tail:\n{tail}")
+            return None
+        found[name] = {**data, "process": stats}
+        print(f"identity: {name} done in {stats['wall_s']:.0f}s", flush=True)
+    seg, uf = found["identity-segmint"], found["identity-unionfind"]
+    console = Console(width=None if sys.stdout.isatty() else 132)
+    table = Table(
+        title=f"identity at {customers:,} customers: {uf['records']:,} source records → "
+        f"{uf['nodes']:,} signature nodes ({uf['linked_nodes']:,} linked), "
+        f"{uf['edges']:,} hub-free edges to {uf['identifier_values']:,} identifier values"
+    )
+    for header in ("", "wall s", "CPU s", "peak RSS MB", "notes"):
+        table.add_column(header, justify="left" if header in ("", "notes") else "right")
+    table.add_row(
+        "segmint identity, deterministic + probabilistic",
+        f"{seg['seconds']:.2f}",
+        f"{seg['cpu_s']:.1f}",
+        f"{seg['peak_rss_mb']:,.0f}",
+        f"{seg['customers']:,} customers, {seg['unresolved']:,} unresolved records",
+    )
+    table.add_row(
+        "  of which deterministic",
+        f"{seg['deterministic_s']:.2f}",
+        f"{seg['cpu_s'] - seg['probabilistic_cpu_s']:.1f}",
+        "",
+        f"{seg['hubs']:,} hubs, {seg['components_split']:,} components split, "
+        f"{seg['rounds']} propagation rounds",
+    )
+    table.add_row(
+        "  of which probabilistic (Splink)",
+        f"{seg['probabilistic_s']:.2f}",
+        f"{seg['probabilistic_cpu_s']:.1f}",
+        "",
+        f"Splink {seg['splink']['seconds']:.1f}s for {seg['splink']['pairs_scored']:,} pairs; "
+        f"{seg['probabilistic_links']:,} component links, {seg['review_pairs']:,} for review"
+        if seg["probabilistic_ran"]
+        else f"[red]Splink did not run[/] {seg.get('probabilistic_note', '')}",
+    )
+    table.add_row(
+        "Python union-find (the loop)",
+        f"{uf['seconds']:.2f}",
+        f"{uf['cpu_s']:.1f}",
+        f"{uf['peak_rss_mb']:,.0f}",
+        f"{uf['checks']['uf_components']:,} components before merge protection",
+    )
+    table.add_row(
+        "  + loading the edges into Python lists",
+        f"{uf['seconds'] + uf['load_s']:.2f}",
+        "",
+        "",
+        f"edges built in DuckDB in {uf['graph_build_s']:.1f}s (not counted)",
+    )
+    console.print(table)
+    busy = max(
+        seg["process"]["machine_share_used_by_others"],
+        uf["process"]["machine_share_used_by_others"],
+    )
+    if busy > 0.1:
+        console.print(
+            f"[bold red]other processes used up to {busy:.0%} of the machine during these runs: "
+            "wall-clock timings are inflated[/]"
+        )
+    total_ratio = ratio(seg["seconds"], uf["seconds"])
+    det_ratio = ratio(seg["deterministic_s"], uf["seconds"])
+    floor_met = seg["seconds"] < IDENTITY_FLOOR_S and seg["probabilistic_ran"]
+    console.print(
+        f"segmint / union-find: {total_ratio or 0:.2f}× (deterministic part alone "
+        f"{det_ratio or 0:.2f}×); floor (< {IDENTITY_FLOOR_S:.0f} s, both stages): "
+        + ("[green]met[/]" if floor_met else "[red]NOT met[/]")
+        + (f" at {customers:,} customers" if customers != DEFAULT_CUSTOMERS else "")
+    )
+    checks = uf["checks"]
+    shown = ", ".join(f"{k} {v:,}" for k, v in checks.items())
+    if uf["agrees"]:
+        console.print(f"[green]union-find components agree with segmint's[/] ({shown})")
+    else:
+        console.print(f"[bold white on red] IDENTITY MISMATCH: union-find vs segmint ({shown}) [/]")
+    document = {
+        "customers": customers,
+        "floor_s": IDENTITY_FLOOR_S,
+        "floor_met": floor_met,
+        "segmint_over_unionfind": total_ratio,
+        "deterministic_over_unionfind": det_ratio,
+        "agrees": uf["agrees"],
+        "segmint": seg,
+        "unionfind": uf,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "segmint_version": version,
+    }
+    write_json(out / "identity.json", document)
+    print(f"wrote {out / 'identity.json'}")
+    return document
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -528,6 +672,16 @@ def main(argv: list[str] | None = None) -> int:
         default=round(0.75 * memory_total_mb() / 1024, 1) or 16.0,
         help="kill an implementation whose memory passes this (default: 75%% of RAM)",
     )
+    parser.add_argument(
+        "--no-identity",
+        action="store_true",
+        help="skip the identity benchmark (segmint identity with Splink vs a union-find)",
+    )
+    parser.add_argument(
+        "--identity-only",
+        action="store_true",
+        help="run only the identity benchmark, on the warehouse of this size's last segmint run",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -545,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     customers = QUICK_CUSTOMERS if args.quick else args.customers
-    impls = [i.strip() for i in args.only.split(",") if i.strip()]
+    impls = [i.strip() for i in args.only.split(",") if i.strip()] if not args.identity_only else []
     unknown = sorted(set(impls) - set(IMPLS))
     if unknown:
         parser.error(f"unknown implementation(s) {', '.join(unknown)}; use {', '.join(IMPLS)}")
@@ -557,6 +711,11 @@ def main(argv: list[str] | None = None) -> int:
     project = write_bench_project(data)
     out = BENCH / "results" / str(customers)
     out.mkdir(parents=True, exist_ok=True)
+    if args.identity_only:
+        if not (data / SEGMINT_DB).exists():
+            parser.error(f"--identity-only needs a segmint bench run at {customers:,} first")
+        found = identity_bench(customers, project, out, args.max_rss_gb * 1024, version)
+        return 0 if found is not None and found["agrees"] else 1
 
     summaries: dict[str, Summary] = {}
     process: dict[str, dict[str, Any]] = {}
@@ -569,14 +728,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"run: {impl} reused from the run of {last['generated_at']}")
     for impl in impls:
         print(f"run: {impl} ...", flush=True)
-        summary, stats, tail = spawn(
+        written, stats, tail = spawn(
             impl, project, out, not args.no_deep_check, args.profile, args.max_rss_gb * 1024
         )
         process[impl] = stats
-        if summary is None:
+        if written is None:
             print(f"run: {impl} FAILED after {stats['wall_s']:.0f}s; log tail:\n{tail}")
             continue
-        summaries[impl] = summary
+        summary = summaries[impl] = Summary.from_json(written)
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stages.items())
         others = stats["machine_share_used_by_others"]
         print(
@@ -597,11 +756,16 @@ def main(argv: list[str] | None = None) -> int:
         "python": sys.version.split()[0],
     }
     document["segmint_version"] = version  # as the run started
+    identity_ok = True
+    if "segmint" in impls and "segmint" in summaries and not args.no_identity:
+        found = identity_bench(customers, project, out, args.max_rss_gb * 1024, version)
+        document["identity"] = found
+        identity_ok = found is not None and found["agrees"]
     write_json(BENCH / "results" / "latest.json", document)
     write_json(out / "result.json", document)
     print(f"wrote {BENCH / 'results' / 'latest.json'}")
     failed = any(i not in summaries for i in impls)
-    return 1 if failed or not document["equivalent"] else 0
+    return 1 if failed or not document["equivalent"] or not identity_ok else 0
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """The same work as segmint's ingest → identity → RFM, hand-written in DuckDB SQL.
 
 DuckDB's own `read_csv` (every column as VARCHAR, rejected lines kept with their line
-number), one `CREATE TABLE … AS` per step, window functions for de-duplication, iterative
-min-label propagation for identity, window ranks for RFM. The SQL text is written per column
-type and filled in with the project's column names. DuckDB cannot read GBK, so GBK files are
-transcoded to UTF-8 in Python first (inside the timed ingest stage).
+number), one `CREATE TABLE … AS` per step, window functions for de-duplication; for
+identity, signature nodes, a per-type partner count for hubs and min-label propagation (one
+query per round, again inside components split for holding too many member ids); window
+ranks for RFM. The SQL text is written per column type and filled in with the project's
+column names. DuckDB cannot read GBK, so GBK files are transcoded to UTF-8 in Python
+first (inside the timed ingest stage).
 """
 
 from __future__ import annotations
@@ -21,12 +23,18 @@ import pandas as pd
 
 from common import (
     ANY_FULL,
+    ASCENDING_DIGITS,
+    ASCII_LOWER,
+    ASCII_UPPER,
     COMPACT,
     DATETIME,
+    DESCENDING_DIGITS,
     EMAIL,
+    EMAIL_WHITESPACE,
     ENTITIES,
     FULL,
     HALF,
+    HEX16,
     INTEGER,
     INTERNATIONAL,
     INTERNATIONAL_PREFIX,
@@ -37,12 +45,23 @@ from common import (
     MOBILE,
     MOBILE_TAIL,
     MONEY_STRIP,
+    NON_ASCII,
     NUMBER,
     PER_CUSTOMER_SQL,
     PHONE_STRIP,
+    PLACEHOLDER_CN,
+    PLACEHOLDER_DEVICE_IDS,
+    PLACEHOLDER_EMAIL_DOMAINS,
+    PLACEHOLDER_EMAIL_LOCALS,
+    PLACEHOLDER_ID,
+    PLACEHOLDER_PHONES,
+    RESERVED_EMAIL_TLD,
     RULES,
     SEGMENT_GRID,
+    STRONG_IDENTIFIERS,
     TRIM_CHARS,
+    UUID_DASHED,
+    UUID_PLAIN,
     BenchSpec,
     Col,
     SourceCounts,
@@ -259,12 +278,34 @@ def parse(t: str, col: Col, spec: BenchSpec, source: SourceDef) -> tuple[str, st
         )
         rules = [(f"{given} AND v_{t} IS NULL", "malformed_phone")]
     elif col.type == "email":
-        low = f"regexp_replace(lower({t}), '\\s', '', 'g')"
+        low = f"regexp_replace(lower({t}), {lit(EMAIL_WHITESPACE)}, '', 'g')"
         value = (
             f"CASE WHEN regexp_matches({low}, {lit(EMAIL)}) AND NOT contains({low}, '..') "
-            f"THEN {low} END"
+            f"AND NOT regexp_matches({t}, {lit(NON_ASCII)}) THEN {low} END"
         )
         rules = [(f"{given} AND v_{t} IS NULL", "malformed_email")]
+    elif col.type == "member_id":
+        value = (
+            f"CASE WHEN regexp_matches({t}, {lit(NON_ASCII)}) "
+            f"THEN translate({t}, {lit(ASCII_LOWER)}, {lit(ASCII_UPPER)}) ELSE upper({t}) END"
+        )
+    elif col.type == "device_id":
+        compact = f"replace({t}, '-', '')"
+        hexid = f"upper({compact})"
+        uuid = " || '-' || ".join(
+            f"substr({hexid}, {start}, {length})"
+            for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+        )
+        stand_ins = ", ".join(lit(v) for v in PLACEHOLDER_DEVICE_IDS)
+        value = (
+            f"CASE WHEN replace({compact}, substr({compact}, 1, 1), '') = '' "
+            f"OR (NOT regexp_matches({t}, {lit(NON_ASCII)}) AND lower({t}) IN ({stand_ins})) "
+            "THEN NULL "
+            f"WHEN regexp_matches({t}, {lit(UUID_DASHED)}) "
+            f"OR regexp_matches({t}, {lit(UUID_PLAIN)}) THEN {uuid} "
+            f"WHEN regexp_matches({t}, {lit(HEX16)}) THEN lower({t}) "
+            f"ELSE {t} END"
+        )
     elif col.type == "enum":
         whens = " ".join(f"WHEN {lit(v.lower())} THEN {lit(v)}" for v in col.enum)
         value = f"CASE lower({t}) {whens} END"
@@ -560,87 +601,206 @@ def quality(
 # ---------------------------------------------------------------------------- identity
 
 
-def resolve_identity(con: duckdb.DuckDBPyConnection, spec: BenchSpec, entities: list[str]) -> int:
-    """identity_map and identity_hubs; returns the number of propagation rounds."""
+def _propagate(con: duckdb.DuckDBPyConnection, labels: str, links: str, spec: BenchSpec) -> int:
+    """Min-label propagation: table `labels` (node, label) over `links` (node, idn).
+
+    Rewrites `labels` in place, one query per round; returns the number of rounds.
+    """
+    for rounds in range(1, spec.max_iterations + 1):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {labels}_next AS
+            WITH id_label AS (
+                SELECT l.idn, min(b.label) AS label
+                FROM {links} l JOIN {labels} b USING (node) GROUP BY l.idn
+            ),
+            candidate AS (
+                SELECT l.node, min(i.label) AS candidate
+                FROM {links} l JOIN id_label i USING (idn) GROUP BY l.node
+            )
+            SELECT b.node, least(b.label, coalesce(c.candidate, b.label)) AS label
+            FROM {labels} b LEFT JOIN candidate c USING (node)
+            """
+        )
+        changed_row: Any = con.execute(
+            f"SELECT count(*) FROM {labels}_next n JOIN {labels} o USING (node) "
+            "WHERE n.label <> o.label"
+        ).fetchone()
+        con.execute(f"DROP TABLE {labels}")
+        con.execute(f"ALTER TABLE {labels}_next RENAME TO {labels}")
+        if changed_row[0] == 0:
+            return rounds
+    raise RuntimeError("label propagation did not converge")
+
+
+def placeholder_sql(id_type: str, value: str) -> str:
+    """Whether a normalised identifier value is an obvious placeholder (SQL)."""
+
+    def listed(values: tuple[str, ...]) -> str:
+        return ", ".join(lit(v) for v in values)
+
+    national = f"substr({value}, 4)"
+    runs = " OR ".join(
+        f"contains({lit(run)}, {digits})"
+        for run in (ASCENDING_DIGITS, DESCENDING_DIGITS)
+        for digits in (national, f"substr({national}, 2)")
+    )
+    low = f"lower({value})"
+    return f"""CASE
+        WHEN {id_type} = 'phone' THEN {value} IN ({listed(PLACEHOLDER_PHONES)})
+            OR (starts_with({value}, '+86')
+                AND (regexp_matches({national}, {lit(PLACEHOLDER_CN)}) OR {runs}))
+        WHEN {id_type} = 'email' THEN
+            regexp_extract({low}, '^([^@]*)@', 1) IN ({listed(PLACEHOLDER_EMAIL_LOCALS)})
+            OR regexp_extract({low}, '@(.*)$', 1) IN ({listed(PLACEHOLDER_EMAIL_DOMAINS)})
+            OR regexp_matches({low}, {lit(RESERVED_EMAIL_TLD)})
+        ELSE regexp_matches({low}, {lit(PLACEHOLDER_ID)})
+    END"""
+
+
+def _hubs_sql(spec: BenchSpec) -> str:
+    """The identity_hubs query over id_edges (node, id_type, id_value, records)."""
+    kinds = spec.identifiers
+    deny = ", ".join(lit(v) for v in spec.deny) or "NULL"
+    strong = ", ".join(lit(k) for k in STRONG_IDENTIFIERS)
+    partner_limit = " ".join(f"WHEN {lit(k)} THEN {spec.partner_limit(k)}" for k in kinds)
+    member_rules = [(k, m) for k in kinds if (m := spec.member_limit(k)) is not None]
+    too_many_members = (
+        "member_ids > CASE id_type "
+        + " ".join(f"WHEN {lit(k)} THEN {m}" for k, m in member_rules)
+        + " END"
+        if member_rules
+        else "false"
+    )
+    placeholder = placeholder_sql("id_type", "id_value") if spec.placeholders else "false"
+    return f"""
+        WITH strong AS (
+            SELECT node, id_type AS partner_type, id_value AS partner_value
+            FROM id_edges WHERE id_type IN ({strong})
+        ),
+        per_type AS (
+            SELECT e.id_type, e.id_value, s.partner_type, count(DISTINCT s.partner_value) AS n
+            FROM id_edges e JOIN strong s USING (node)
+            WHERE s.partner_type <> e.id_type
+            GROUP BY ALL
+        ),
+        partners AS (
+            SELECT id_type, id_value, max(n) AS partners,
+                   max(n) FILTER (WHERE partner_type = 'member_id') AS member_ids
+            FROM per_type GROUP BY ALL
+        ),
+        valued AS (
+            SELECT v.id_type, v.id_value, v.records,
+                   coalesce(p.partners, 0) AS partners, coalesce(p.member_ids, 0) AS member_ids
+            FROM (
+                SELECT id_type, id_value, sum(records) AS records FROM id_edges GROUP BY ALL
+            ) v LEFT JOIN partners p USING (id_type, id_value)
+        ),
+        flagged AS (
+            SELECT *, CASE
+                WHEN id_value IN ({deny}) THEN 'deny-list'
+                WHEN {placeholder} THEN 'placeholder'
+                WHEN {too_many_members} THEN 'too many member ids'
+                WHEN partners > CASE id_type {partner_limit} END THEN 'too many partners'
+            END AS reason
+            FROM valued
+        )
+        SELECT id_type, id_value, reason, partners, member_ids, records
+        FROM flagged WHERE reason IS NOT NULL
+    """
+
+
+def resolve_identity(
+    con: duckdb.DuckDBPyConnection, spec: BenchSpec, entities: list[str]
+) -> tuple[int, int]:
+    """identity_map and identity_hubs; returns (propagation rounds, components split).
+
+    Records with the same identifiers are one signature node; hub values link nothing;
+    nodes whose every identifier is a hub stay unresolved (customer_id NULL); a component
+    with more member ids than allowed is split by cutting its weakest identifier types.
+    """
+    kinds = list(spec.identifiers)
+    sig = " || '|' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in kinds)
+    anonymous = " AND ".join(f"{k} IS NULL" for k in kinds)
     con.execute(
-        "CREATE OR REPLACE TABLE id_records AS SELECT entity, source, record_key, "
-        "row_number() OVER (ORDER BY source, record_key) AS node FROM ("
+        "CREATE OR REPLACE TEMP TABLE id_records AS SELECT *, "
+        f"CASE WHEN {anonymous} THEN NULL ELSE {sig} END AS sig FROM ("
         + " UNION ALL ".join(
-            f"SELECT {lit(name)} AS entity, source, record_key FROM {name}" for name in entities
+            f"SELECT {lit(name)} AS entity, source, record_key, "
+            + ", ".join(f"CAST({k} AS VARCHAR) AS {k}" for k in kinds)
+            + f" FROM {name}"
+            for name in entities
         )
         + ")"
     )
     con.execute(
-        "CREATE OR REPLACE TABLE id_edges AS SELECT DISTINCT r.node, e.id_type, e.id_value "
-        "FROM ("
+        "CREATE OR REPLACE TEMP TABLE id_signatures AS "
+        "SELECT *, row_number() OVER (ORDER BY sig) - 1 AS node FROM ("
+        f"SELECT sig, {', '.join(kinds)}, count(*) AS records FROM id_records "
+        "WHERE sig IS NOT NULL GROUP BY ALL)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE id_edges AS "
         + " UNION ALL ".join(
-            f"SELECT source, record_key, {lit(k)} AS id_type, CAST({k} AS VARCHAR) AS id_value "
-            f"FROM {name} WHERE {k} IS NOT NULL"
-            for name in entities
-            for k in spec.identifiers
+            f"SELECT node, {lit(k)} AS id_type, {k} AS id_value, records "
+            f"FROM id_signatures WHERE {k} IS NOT NULL"
+            for k in kinds
         )
-        + ") e JOIN id_records r USING (source, record_key)"
     )
-    deny = ", ".join(lit(v) for v in spec.deny) or "NULL"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE identity_hubs AS
-        WITH denied AS (
-            SELECT DISTINCT id_type, id_value FROM id_edges WHERE id_value IN ({deny})
-        ),
-        partners AS (
-            SELECT a.id_type, a.id_value, count(DISTINCT (b.id_type, b.id_value)) AS partners
-            FROM id_edges a JOIN id_edges b USING (node)
-            WHERE a.id_type <> b.id_type OR a.id_value <> b.id_value
-            GROUP BY a.id_type, a.id_value
-        )
-        SELECT id_type, id_value, CAST(NULL AS BIGINT) AS partners, 'deny-list' AS reason
-        FROM denied
-        UNION ALL
-        SELECT id_type, id_value, partners, 'too many partners'
-        FROM partners ANTI JOIN denied USING (id_type, id_value)
-        WHERE partners > {spec.max_partners}
-        """
-    )
+    con.execute(f"CREATE OR REPLACE TABLE identity_hubs AS {_hubs_sql(spec)}")
     con.execute(
         """
-        CREATE OR REPLACE TABLE id_links AS
+        CREATE OR REPLACE TEMP TABLE id_links AS
         WITH links AS (SELECT * FROM id_edges ANTI JOIN identity_hubs USING (id_type, id_value)),
         ids AS (
             SELECT id_type, id_value, row_number() OVER () AS idn
             FROM (SELECT DISTINCT id_type, id_value FROM links)
         )
-        SELECT links.node, ids.idn FROM links JOIN ids USING (id_type, id_value)
+        SELECT links.node, ids.idn, links.id_type, links.id_value
+        FROM links JOIN ids USING (id_type, id_value)
         """
     )
-    con.execute("CREATE OR REPLACE TABLE id_labels AS SELECT node, node AS label FROM id_records")
-    rounds = 0
-    for rounds in range(1, spec.max_iterations + 1):  # noqa: B007
+    # Components over the links; nodes with no usable identifier get no label (unresolved).
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE id_labels AS "
+        "SELECT DISTINCT node, node AS label FROM id_links"
+    )
+    rounds = _propagate(con, "id_labels", "id_links", spec)
+
+    # Merge protection: cut the weakest identifier types inside oversized components.
+    cut: list[str] = []
+    split = 0
+    for weakest in reversed(kinds[1:]):
         con.execute(
-            """
-            CREATE OR REPLACE TABLE id_labels_next AS
-            WITH id_label AS (
-                SELECT l.idn, min(b.label) AS label
-                FROM id_links l JOIN id_labels b USING (node) GROUP BY l.idn
-            ),
-            candidate AS (
-                SELECT l.node, min(i.label) AS candidate
-                FROM id_links l JOIN id_label i USING (idn) GROUP BY l.node
-            )
-            SELECT b.node, least(b.label, coalesce(c.candidate, b.label)) AS label
-            FROM id_labels b LEFT JOIN candidate c USING (node)
+            f"""
+            CREATE OR REPLACE TEMP TABLE id_oversized AS
+            SELECT b.label FROM id_links l JOIN id_labels b USING (node)
+            WHERE l.id_type = 'member_id'
+            GROUP BY b.label HAVING count(DISTINCT l.id_value) > {spec.max_member_ids_per_customer}
             """
         )
-        changed_row: Any = con.execute(
-            "SELECT count(*) FROM id_labels_next n JOIN id_labels o USING (node) "
-            "WHERE n.label <> o.label"
-        ).fetchone()
-        con.execute("DROP TABLE id_labels")
-        con.execute("ALTER TABLE id_labels_next RENAME TO id_labels")
-        if changed_row[0] == 0:
+        found_row: Any = con.execute("SELECT count(*) FROM id_oversized").fetchone()
+        if not found_row[0]:
             break
-    else:
-        raise RuntimeError("label propagation did not converge")
+        split += found_row[0] if not cut else 0
+        cut.append(weakest)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE id_inside AS "
+            "SELECT node, node AS label FROM id_labels SEMI JOIN id_oversized USING (label)"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE id_sub_links AS "
+            "SELECT node, idn FROM id_links SEMI JOIN id_inside USING (node) "
+            f"WHERE id_type NOT IN ({', '.join(lit(k) for k in cut)})"
+        )
+        rounds += _propagate(con, "id_inside", "id_sub_links", spec)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE id_labels_cut AS "
+            "SELECT b.node, coalesce(i.label, b.label) AS label "
+            "FROM id_labels b LEFT JOIN id_inside i USING (node)"
+        )
+        con.execute("DROP TABLE id_labels")
+        con.execute("ALTER TABLE id_labels_cut RENAME TO id_labels")
     con.execute(
         """
         CREATE OR REPLACE TABLE identity_map AS
@@ -651,12 +811,16 @@ def resolve_identity(con: duckdb.DuckDBPyConnection, spec: BenchSpec, entities: 
             FROM id_labels
         )
         SELECT r.source, r.entity, r.record_key, c.customer_id
-        FROM id_records r JOIN customer c USING (node)
+        FROM id_records r
+        LEFT JOIN id_signatures s USING (sig)
+        LEFT JOIN customer c USING (node)
         """
     )
-    for table in ("id_records", "id_edges", "id_links", "id_labels"):
-        con.execute(f"DROP TABLE {table}")
-    return rounds
+    for scratch in ("id_records", "id_edges", "id_links", "id_labels"):
+        con.execute(f"DROP TABLE {scratch}")
+    for scratch in ("id_oversized", "id_inside", "id_sub_links"):
+        con.execute(f"DROP TABLE IF EXISTS {scratch}")
+    return rounds, split
 
 
 # --------------------------------------------------------------------------------- RFM
@@ -690,7 +854,8 @@ def rfm(con: duckdb.DuckDBPyConnection, spec: BenchSpec) -> None:
         WITH bought AS (
             SELECT i.customer_id, o.order_id, o.ordered_at, CAST(o.amount AS DOUBLE) AS amount
             FROM orders o JOIN identity_map i USING (source, record_key)
-            WHERE (o.status IS NULL OR o.status = 'paid') AND o.ordered_at <= {ts(spec.as_of)}
+            WHERE i.customer_id IS NOT NULL
+              AND (o.status IS NULL OR o.status = 'paid') AND o.ordered_at <= {ts(spec.as_of)}
         ),
         per AS (
             SELECT customer_id, min(ordered_at) AS first_order_at,
@@ -745,7 +910,7 @@ def run(spec: BenchSpec, database: Path, work: Path) -> Output:
         entities = conform(con, spec)
         quality(con, spec, counts, stats)
     with clock.stage("identity"):
-        rounds = resolve_identity(con, spec, entities)
+        rounds, components_split = resolve_identity(con, spec, entities)
     with clock.stage("rfm"):
         rfm(con, spec)
 
@@ -770,7 +935,17 @@ def run(spec: BenchSpec, database: Path, work: Path) -> Output:
         monetary_total=float(one("SELECT coalesce(sum(monetary), 0) FROM rfm")),
         cpu=clock.cpu,
         extra={"peak_mb_after_stage": clock.peak_mb},
+        unresolved=int(one("SELECT count(*) FROM identity_map WHERE customer_id IS NULL")),
+        nodes=int(one("SELECT count(*) FROM id_signatures")),
+        hub_reasons={
+            str(k): int(v)
+            for k, v in con.execute(
+                "SELECT reason, count(*) FROM identity_hubs GROUP BY reason"
+            ).fetchall()
+        },
+        components_split=components_split,
     )
+    con.execute("DROP TABLE id_signatures")
     return Output(summary=summary, con=con)
 
 
