@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +259,6 @@ def test_growing_data_keeps_customer_ids(company: tuple[Project, Path], tmp_path
         zip(changed["customer_id_before"], changed["customer_id_after"].fillna(""), strict=True)
     )
     assert moved <= explained
-    shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def test_engine_placeholder_rule_agrees_with_the_reference_normalisers(engine: Engine) -> None:

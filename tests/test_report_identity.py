@@ -19,8 +19,8 @@ import yaml
 
 from segmint import Project
 from segmint.generate import generate_company
-from segmint.identity.evaluate import evaluate_identity_map, read_truth
-from segmint.pipeline.report_data import IDENTITY_EVALUATION, build_report_data
+from segmint.identity.evaluate import IDENTITY_EVALUATION, evaluate_identity_map, read_truth
+from segmint.pipeline.report_data import build_report_data
 from segmint.report import ReportData, render_report
 from segmint.report.fmt import fmt_int, fmt_pct, mask_identifier
 from test_report import (

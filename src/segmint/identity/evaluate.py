@@ -23,6 +23,8 @@ from segmint.engine.engine import Engine
 from segmint.errors import SourceReadError
 
 TRUTH_COLUMNS = ("source", "record_key", "person_id")
+OVERALL = "overall"  # the logged scope of the scores over every record
+_ALL = ""  # its scope inside the query: no source has an empty name
 
 
 @dataclass(frozen=True)
@@ -81,29 +83,33 @@ def _pairs(counts: ir.IntegerColumn) -> ir.IntegerScalar:
     return (counts * (counts - 1) / 2).cast("int64").sum().fill_null(0)
 
 
-def pairwise_scores(mapped: ir.Table, engine: Engine) -> PairwiseScores:
-    """Scores of a table with one row per record and columns `cluster` and `truth`."""
-    cells = mapped.group_by(["cluster", "truth"]).aggregate(n=mapped.count())
-    clusters = cells.group_by("cluster").aggregate(n=cells.n.sum())
-    persons = cells.group_by("truth").aggregate(n=cells.n.sum())
-    row = engine.to_pandas(
-        ibis.memtable({"one": [1]}).select(
-            records=cells.n.sum().fill_null(0).as_scalar(),
-            correct=_pairs(cells.n).as_scalar(),
-            predicted=_pairs(clusters.n).as_scalar(),
-            true=_pairs(persons.n).as_scalar(),
-            customers=clusters.count().as_scalar(),
-            persons=persons.count().as_scalar(),
-        )
-    ).iloc[0]
-    return PairwiseScores(
-        records=int(row["records"]),
-        true_pairs=int(row["true"]),
-        predicted_pairs=int(row["predicted"]),
-        correct_pairs=int(row["correct"]),
-        customers=int(row["customers"]),
-        persons=int(row["persons"]),
+def pairwise_scores(mapped: ir.Table, engine: Engine) -> dict[str, PairwiseScores]:
+    """Scores per `scope` of a table with one row per record in each scope it counts in.
+
+    Columns: `scope`, `cluster` and `truth`. All scopes are scored in one query.
+    """
+    cells = mapped.group_by(["scope", "cluster", "truth"]).aggregate(n=mapped.count())
+    clusters = cells.group_by(["scope", "cluster"]).aggregate(n=cells.n.sum())
+    persons = cells.group_by(["scope", "truth"]).aggregate(n=cells.n.sum())
+    by_cell = cells.group_by("scope").aggregate(records=cells.n.sum(), correct=_pairs(cells.n))
+    by_cluster = clusters.group_by("scope").aggregate(
+        predicted=_pairs(clusters.n), customers=clusters.count()
     )
+    by_person = persons.group_by("scope").aggregate(true=_pairs(persons.n), persons=persons.count())
+    frame = engine.to_pandas(
+        by_cell.join(by_cluster, "scope").join(by_person, "scope").order_by("scope")
+    )
+    return {
+        row.scope: PairwiseScores(
+            records=int(row.records),
+            true_pairs=int(row.true),
+            predicted_pairs=int(row.predicted),
+            correct_pairs=int(row.correct),
+            customers=int(row.customers),
+            persons=int(row.persons),
+        )
+        for row in frame.itertuples(index=False)
+    }
 
 
 def evaluate_identity_map(
@@ -123,13 +129,12 @@ def evaluate_identity_map(
         ),
         truth=truth.person_id,
     )
-    overall = pairwise_scores(joined, engine)
-    per_source: dict[str, PairwiseScores] = {}
+    scoped = joined.mutate(scope=ibis.literal(_ALL)).drop("source")
     if by_source:
-        sources = engine.to_pandas(joined.select("source").distinct())["source"]
-        for source in sorted(sources):
-            per_source[source] = pairwise_scores(joined.filter(joined.source == source), engine)
-    return overall, per_source
+        scoped = ibis.union(scoped, joined.rename(scope="source"))
+    scores = pairwise_scores(scoped, engine)
+    overall = scores.pop(_ALL, PairwiseScores(0, 0, 0, 0, 0, 0))
+    return overall, scores
 
 
 IDENTITY_EVALUATION = "identity_evaluation"
@@ -150,7 +155,7 @@ def record_evaluation(
     evaluated_at = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
     rows = [
         {"run_id": run_id, "scope": scope, **scores.to_json()}
-        for scope, scores in [("overall", overall), *per_source.items()]
+        for scope, scores in [(OVERALL, overall), *per_source.items()]
     ]
     frame = pd.DataFrame(rows).assign(truth_file=str(truth_path), evaluated_at=evaluated_at)
     engine.append(IDENTITY_EVALUATION, frame)

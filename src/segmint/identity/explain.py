@@ -18,8 +18,6 @@ from segmint.identity.resolve import (
 from segmint.ingest.stage import RECORD_KEY, SOURCE
 from segmint.project.entities import ENTITIES
 
-IDENTIFIER_KINDS = ("member_id", "phone", "email", "wechat_openid", "device_id")
-
 
 @dataclass(frozen=True)
 class CustomerExplanation:
@@ -37,7 +35,7 @@ def _identifier_rows(engine: Engine, mine: ibis.Table) -> ibis.Table | None:
     """(source, entity, record_key, id_type, id_value) of the customer's records."""
     parts = []
     for entity in ENTITIES.values():
-        kinds = [k for k in IDENTIFIER_KINDS if k in entity.columns_by_name]
+        kinds = [c.name for c in entity.columns if c.identifier]
         if not kinds or not engine.exists(entity.name):
             continue
         table = engine.table(entity.name)

@@ -131,6 +131,7 @@ class _Stage:
         self.settings = settings
         self.progress = progress or (lambda _detail: None)
         self.temps: list[str] = []
+        self.rounds = 0  # label-propagation rounds over every solve of this build
 
     def name(self, base: str) -> str:
         return self.engine.run_table(self.run_id, base)
@@ -150,7 +151,7 @@ class _Stage:
             tag=tag,
             progress=lambda i: self.progress(f"{tag} round {i}"),
         )
-        self.rounds = getattr(self, "rounds", 0) + rounds
+        self.rounds += rounds
         self.temps.append(table_name(labels))
         return labels
 
@@ -372,23 +373,26 @@ def resolve_identity(
         node_of = records.join(signatures.select("sig", "node"), "sig")
         record_labels = node_of.join(labels, "node").select("entity", SOURCE, RECORD_KEY, "label")
         labels = _probabilistic(stage, entity_tables, record_labels, links, labels, result)
-        record_labels = stage.temp(
+        # Every record once; anonymous and hub-only records keep a null label.
+        all_labels = stage.temp(
             "id_record_labels",
-            node_of.join(labels, "node").select("entity", SOURCE, RECORD_KEY, "label"),
+            records.left_join(signatures.select("sig", "node"), "sig")
+            .left_join(labels, "node")
+            .select("entity", SOURCE, RECORD_KEY, "label"),
         )
 
         stage.progress("stable ids")
+        resolved = all_labels.filter(all_labels.label.notnull())
         assigned, history = assign_ids(
-            record_labels.select(SOURCE, RECORD_KEY, "label"), previous_map, run_id
+            resolved.select(SOURCE, RECORD_KEY, "label"), previous_map, run_id
         )
         assigned = stage.temp("id_assigned", assigned)
-        mapped = record_labels.join(assigned, "label").select(
-            "entity", SOURCE, RECORD_KEY, "customer_id"
+        identity = engine.materialize(
+            stage.name(IDENTITY_MAP),
+            all_labels.left_join(assigned, "label").select(
+                "entity", SOURCE, RECORD_KEY, "customer_id"
+            ),
         )
-        unresolved = records.anti_join(record_labels, [SOURCE, RECORD_KEY]).select(
-            "entity", SOURCE, RECORD_KEY, customer_id=ibis.null("string")
-        )
-        identity = engine.materialize(stage.name(IDENTITY_MAP), ibis.union(mapped, unresolved))
         result.tables[IDENTITY_MAP] = table_name(identity)
         history = history.cast(HISTORY_SCHEMA)
         if previous_history is not None:
@@ -412,7 +416,7 @@ def resolve_identity(
         by_reason = dict(zip(changes["reason"], changes["n"], strict=True))
         result.merges = int(by_reason.get("merge", 0))
         result.splits = int(by_reason.get("split", 0))
-        result.iterations = getattr(stage, "rounds", 0)
+        result.iterations = stage.rounds
     finally:
         stage.cleanup()
     return result

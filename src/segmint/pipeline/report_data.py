@@ -10,6 +10,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.engine.engine import Engine
+from segmint.identity.evaluate import IDENTITY_EVALUATION, OVERALL
 from segmint.identity.resolve import (
     IDENTITY_HISTORY,
     IDENTITY_HUBS,
@@ -26,8 +27,6 @@ from segmint.report import ReportData
 from segmint.report.data import SIZE_BUCKETS, TOP_HUBS
 
 HISTOGRAM_BINS = 20
-IDENTITY_EVALUATION = "identity_evaluation"
-"""Append-only log written by `segmint identity evaluate`; optional."""
 
 
 def histogram(engine: Engine, column: ir.NumericValue, table: ir.Table) -> pd.DataFrame:
@@ -213,7 +212,7 @@ def _evaluation(engine: Engine, run_id: str) -> pd.DataFrame:
         log = (
             log.mutate(newest_rank=newest).filter(lambda t: t.newest_rank == 0).drop("newest_rank")
         )
-    return engine.to_pandas(log.order_by([log.scope != "overall", log.scope]))
+    return engine.to_pandas(log.order_by([log.scope != OVERALL, log.scope]))
 
 
 def build_report_data(

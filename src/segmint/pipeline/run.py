@@ -198,7 +198,6 @@ class PipelineRun:
                 progress=self.progress.advance,
             )
             self.built.update(identity.tables)
-            self.identity = identity
             record.rows = identity.records
             self.manifest.notes.extend(
                 f"identity: {name} {detail}" for name, detail in identity.extra.items()
