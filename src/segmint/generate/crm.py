@@ -3,6 +3,8 @@
 Some persons have two records (registered again in a store, often with a typo or the
 phone number they had then); a few records carry a placeholder phone or e-mail, or the
 in-store tablet's device id. Members not yet synced (orphans) and walk-ins have no row.
+Occupation and monthly income are optional profile fields: often left blank, more often
+on store re-registrations, never filled for company accounts.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from segmint.generate.personas import B2B
 from segmint.generate.seasons import Calendar
 from segmint.generate.sources import Frame
 from segmint.generate.stores import Stores
-from segmint.generate.vocab import CITIES, MEMBER_LEVELS, REGISTER_CHANNELS
+from segmint.generate.vocab import (
+    CITIES,
+    INCOME_BANDS,
+    MEMBER_LEVELS,
+    OCCUPATIONS,
+    REGISTER_CHANNELS,
+)
 
 PHONE_STYLE_CRM = (0.7, 0.08, 0.04, 0.05, 0.08, 0.03, 0.02)
 STORE_CHANNEL = REGISTER_CHANNELS.index("门店")
@@ -42,6 +50,20 @@ def email_codes(n: int, rng: np.random.Generator) -> I64:
     return rng.choice(5, n, p=[0.8, 0.04, 0.06, 0.06, 0.04]).astype(np.int64)
 
 
+def _profile(
+    people: People, person: I64, is_dup: np.ndarray, rng: np.random.Generator
+) -> tuple[pa.Array, pa.Array]:
+    """Occupation and monthly income labels; ~30 % / ~40 % blank (60 % / 70 % on duplicates)."""
+    n = len(person)
+    occupation = people.occupation[person]
+    income = people.income[person]
+    no_occupation = (occupation < 0) | (rng.random(n) < np.where(is_dup, 0.6, 0.3))
+    no_income = no_occupation | (income < 0) | (rng.random(n) < np.where(is_dup, 0.25, 0.15))
+    labels = fmt.take([label for _, label in OCCUPATIONS], np.maximum(occupation, 0))
+    bands = fmt.take([label for _, label, _ in INCOME_BANDS], np.maximum(income, 0))
+    return fmt.blank_where(labels, no_occupation), fmt.blank_where(bands, no_income)
+
+
 def crm_frame(
     people: People,
     stores: Stores,
@@ -59,6 +81,8 @@ def crm_frame(
     order = np.argsort(number, kind="stable")
     person, is_dup, number = person[order], is_dup[order], number[order]
     n = len(person)
+    # a child stream, so the profile fields leave every other value of a seed unchanged
+    occupation, income = _profile(people, person, is_dup, rng.spawn(1)[0])
     persona = people.persona[person]
     b2b = persona == B2B
     registered = np.where(is_dup, people.registered2[person], people.registered[person])
@@ -150,6 +174,7 @@ def crm_frame(
             "Name": name,
             "Gender": gender,
             "Birthday": birthday,
+            "Occupation": occupation,
             "Mobile": mobile,
             "Email": email,
             "Province": province,
@@ -165,6 +190,7 @@ def crm_frame(
             "UpdateTime": fmt.ts_iso(updated + fmt.LOCAL_OFFSET),
             "MemberLevel": fmt.take(MEMBER_LEVELS, level),
             "Points": fmt.ints(points),
+            "MonthlyIncome": income,
             "DeviceID": device,
             "WechatOpenID": openid,
             "AccountType": fmt.take(["个人", "企业"], b2b.astype(np.int64)),

@@ -45,7 +45,9 @@ from segmint.generate.vocab import (
     ENGLISH_SURNAMES,
     GIVEN_FEMALE,
     GIVEN_MALE,
+    INCOME_BANDS,
     INDUSTRIES,
+    OCCUPATIONS,
     REGISTER_CHANNELS,
     SURNAMES,
 )
@@ -99,6 +101,8 @@ class People:
     company: pa.Array  # nullable, B2B only
     industry: pa.Array
     company_size: I64
+    occupation: I64  # index into vocab.OCCUPATIONS, -1 for B2B accounts
+    income: I64  # monthly income band, index into vocab.INCOME_BANDS, -1 for B2B accounts
 
     @cached_property
     def devices(self) -> pa.Array:
@@ -115,6 +119,60 @@ class People:
         old = self.old_phone[person]
         use_old = (old > 0) & (t < self.phone_changed[person])
         return np.where(use_old, old, self.phone[person])
+
+
+# Occupation columns (vocab.OCCUPATIONS order) and how they bend personal income.
+_OCC = {code: k for k, (code, _) in enumerate(OCCUPATIONS)}
+_OCC_INCOME = np.array([1.25, 0.7, 0.25, 1.1, 1.0, 0.5, 0.35, 0.6])  # x the persona median
+_TIER_INCOME = np.array([0.0, 1.35, 1.1, 1.0, 0.85, 0.75])  # by city tier 1-5
+_INCOME_FLOORS = np.array([floor for *_, floor in INCOME_BANDS[1:]], np.float64)
+
+
+def _occupations(
+    persona: I64, age: F64, female: Bool, city: I64, rng: np.random.Generator
+) -> tuple[I64, I64]:
+    """Occupation and monthly income band of every person (-1 for B2B accounts).
+
+    The persona's occupation weights are bent by age and sex: students are under 30 (most
+    under 23), people retire from 50 (women) / 55 (men) and nearly all have by 55 / 60,
+    few under-23s or retirees still hold a job, few men keep house and more men than women
+    do manual work. Income is log-normal around the persona's median, scaled by occupation,
+    city tier and youth (wider for the self-employed), then cut into bands.
+    """
+    n = len(persona)
+    b2b = persona == B2B
+    weights = persona_param("occupations", persona).astype(float)
+    retire = np.where(female, 55.0, 60.0)
+    old = age >= retire
+    young = age < 23
+    working = np.where(young, 0.4, np.where(old, 0.3, 1.0))
+    sex = np.where(female, 0.7, 1.4)
+    factor = np.ones_like(weights)
+    for code in ("white_collar", "civil_servant", "self_employed"):
+        factor[:, _OCC[code]] = working
+    factor[:, _OCC["blue_collar"]] = working * sex
+    factor[:, _OCC["student"]] = np.where(young, 5.0, np.clip((30.0 - age) / 7.0, 0.0, 1.0))
+    factor[:, _OCC["retired"]] = np.where(old, 6.0, np.clip((age - retire + 5.0) / 5.0, 0.0, 1.0))
+    factor[:, _OCC["homemaker"]] = np.where(female, 1.0, 0.08)
+    weights *= factor
+    weights[b2b, _OCC["other"]] = 1.0  # drawn like everyone's (fixed stream), then dropped
+    cdf = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+    occupation = np.minimum((cdf < rng.random(n)[:, None]).sum(axis=1), len(OCCUPATIONS) - 1)
+
+    tier = np.array([c[3] for c in CITIES])[city]
+    median = (
+        persona_param("income", persona).astype(float)
+        * _OCC_INCOME[occupation]
+        * _TIER_INCOME[tier]
+        * np.where(age < 25, 0.75, 1.0)
+    )
+    sigma = np.where(occupation == _OCC["self_employed"], 0.7, 0.45)
+    monthly = median * np.exp(sigma * rng.standard_normal(n))
+    band = np.searchsorted(_INCOME_FLOORS, monthly, side="right")
+    return (
+        np.where(b2b, -1, occupation).astype(np.int64),
+        np.where(b2b, -1, band).astype(np.int64),
+    )
 
 
 def _shares(n: int) -> I64:
@@ -200,6 +258,9 @@ def build_people(
 ) -> People:
     """Draw every person: persona, profile, identifiers, membership and activity window."""
     idx = np.arange(n, dtype=np.int64)
+    # Occupation and income draw from a child stream: adding them left every other value
+    # of a seed unchanged (spawning does not advance `rng`).
+    profile_rng = rng.spawn(1)[0]
     persona = rng.permutation(_shares(n)).astype(np.int64)
     as_of = cal.as_of
     walk_in = rng.random(n) < persona_param("walk_in", persona)
@@ -210,6 +271,7 @@ def build_people(
     city_w = np.array([w for *_, w in CITIES])
     city = rng.choice(len(CITIES), n, p=city_w / city_w.sum()).astype(np.int64)
     name, name_typo, handle = _names(female, rng)
+    occupation, income = _occupations(persona, age_years, female, city, profile_rng)
 
     # membership and activity windows
     tenure = persona_param("tenure_years", persona)
@@ -353,4 +415,6 @@ def build_people(
         company=company,
         industry=industry,
         company_size=np.where(b2b, size, 0),
+        occupation=occupation,
+        income=income,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from segmint.generate.vocab import CATEGORIES
+from segmint.generate.vocab import CATEGORIES, OCCUPATIONS
 
 Lifecycle = Literal["steady", "churned", "new"]
 
@@ -127,6 +127,10 @@ class Persona:
     age: tuple[int, int]
     female: float
     level: tuple[float, float, float, float]  # member level mix (普通, 银卡, 金卡, 钻石)
+    # one weight per vocab.OCCUPATIONS entry, before the age and sex adjustments (people.py);
+    # all zero for B2B accounts, which have neither occupation nor income
+    occupations: tuple[float, ...]
+    income: float  # median personal monthly income in CNY, before occupation / city / age
 
 
 PERSONAS: tuple[Persona, ...] = (
@@ -166,6 +170,8 @@ PERSONAS: tuple[Persona, ...] = (
         age=(28, 52),
         female=0.65,
         level=(0.0, 0.05, 0.45, 0.5),
+        occupations=(0.45, 0.03, 0.0, 0.22, 0.15, 0.02, 0.10, 0.03),
+        income=18_000.0,
     ),
     Persona(
         name="bargain_hunter",
@@ -203,6 +209,8 @@ PERSONAS: tuple[Persona, ...] = (
         age=(24, 62),
         female=0.6,
         level=(0.5, 0.4, 0.1, 0.0),
+        occupations=(0.30, 0.25, 0.04, 0.12, 0.06, 0.10, 0.10, 0.03),
+        income=6_000.0,
     ),
     Persona(
         name="occasional",
@@ -240,6 +248,8 @@ PERSONAS: tuple[Persona, ...] = (
         age=(22, 70),
         female=0.55,
         level=(0.6, 0.3, 0.1, 0.0),
+        occupations=(0.35, 0.18, 0.05, 0.12, 0.10, 0.10, 0.06, 0.04),
+        income=9_000.0,
     ),
     Persona(
         name="dormant",
@@ -277,6 +287,8 @@ PERSONAS: tuple[Persona, ...] = (
         age=(22, 70),
         female=0.55,
         level=(0.6, 0.3, 0.1, 0.0),
+        occupations=(0.32, 0.20, 0.05, 0.12, 0.08, 0.10, 0.07, 0.06),
+        income=7_500.0,
     ),
     Persona(
         name="new_customer",
@@ -314,6 +326,8 @@ PERSONAS: tuple[Persona, ...] = (
         age=(19, 38),
         female=0.6,
         level=(1.0, 0.0, 0.0, 0.0),
+        occupations=(0.40, 0.15, 0.22, 0.10, 0.06, 0.0, 0.04, 0.03),
+        income=7_000.0,
     ),
     Persona(
         name="b2b_buyer",
@@ -351,6 +365,8 @@ PERSONAS: tuple[Persona, ...] = (
         age=(28, 58),
         female=0.45,
         level=(0.2, 0.3, 0.4, 0.1),
+        occupations=(0.0,) * len(OCCUPATIONS),
+        income=0.0,
     ),
 )
 
@@ -366,6 +382,8 @@ def _check() -> None:
         raise ValueError(f"persona shares sum to {total}, not 1")
     for p in PERSONAS:
         if len(p.categories) != len(CATEGORIES) or len(p.track_mix) != len(TRACK_EVENTS):
+            raise ValueError(f"persona {p.name}: a mix has the wrong length")  # pragma: no cover
+        if len(p.occupations) != len(OCCUPATIONS):
             raise ValueError(f"persona {p.name}: a mix has the wrong length")  # pragma: no cover
         if len(p.hours) != 24 or len(p.funnel) != len(RESPONSES):
             raise ValueError(f"persona {p.name}: a mix has the wrong length")  # pragma: no cover

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from segmint.generate.sources import SOURCES, SourceSpec
+from segmint.generate.vocab import INCOME_BANDS, OCCUPATIONS
 
 PROJECT_NAME = "linhai-retail"
 LOCAL_ZONE = "Asia/Shanghai"
@@ -24,6 +25,16 @@ MAPPINGS: dict[str, dict[str, Any]] = {
             "on_invalid": "null",
         },
         "birth_date": "Birthday",
+        "occupation": {
+            "from": "Occupation",
+            "values": {label: code for code, label in OCCUPATIONS},
+            "on_invalid": "null",
+        },
+        "income_band": {
+            "from": "MonthlyIncome",
+            "values": {label: code for code, label, _ in INCOME_BANDS},
+            "on_invalid": "null",
+        },
         "phone": "Mobile",
         "email": "Email",
         "device_id": "DeviceID",
@@ -162,6 +173,8 @@ def project_dict(as_of: dt.datetime) -> dict[str, Any]:
         "warehouse": {"engine": "duckdb", "path": "warehouse.duckdb"},
         # app events reach a member only through the device (anonymousId) they identified on
         "identity": {"identifiers": ["member_id", "phone", "email", "wechat_openid", "device_id"]},
+        # the company trades in China: active hours and weekends are read on Beijing time
+        "profile": {"timezone": "Asia/Shanghai", "source_priority": ["crm_members"]},
         "sources": [_source(spec) for spec in SOURCES],
     }
 

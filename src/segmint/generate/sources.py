@@ -100,6 +100,9 @@ CRM = SourceSpec(
         "Name",
         "Gender",
         "Birthday",
+        # Occupation and MonthlyIncome sit either side of RegisterTime, keeping it the middle
+        # column (the one ragged rows lose) as it was before they were added
+        "Occupation",
         "Mobile",
         "Email",
         "Province",
@@ -109,6 +112,7 @@ CRM = SourceSpec(
         "UpdateTime",
         "MemberLevel",
         "Points",
+        "MonthlyIncome",
         "DeviceID",
         "WechatOpenID",
         "AccountType",

@@ -14,7 +14,7 @@ from segmint.generate.hubs import HubRegistry
 from segmint.generate.people import People
 from segmint.generate.personas import PERSONA_NAMES
 from segmint.generate.stores import Stores
-from segmint.generate.vocab import CITIES
+from segmint.generate.vocab import CITIES, INCOME_BANDS, OCCUPATIONS
 from segmint.generate.writers import CsvSink, person_ids
 
 PERSON_COLUMNS = (
@@ -26,6 +26,8 @@ PERSON_COLUMNS = (
     "province",
     "city",
     "city_tier",
+    "occupation",
+    "income_band",
     "customer_type",
     "company_name",
     "in_crm",
@@ -54,8 +56,16 @@ def _utc(t: np.ndarray, present: np.ndarray) -> pa.Array:
     return fmt.blank_where(fmt.ts_iso(np.asarray(t, np.int64)), ~present)
 
 
+def _code(codes: list[str], index: np.ndarray) -> pa.Array:
+    return fmt.blank_where(fmt.take(codes, np.maximum(index, 0)), index < 0)
+
+
 def write_persons(path: Path, people: People, stores: Stores) -> None:
-    """One row per person: persona, profile and every identifier they truly own."""
+    """One row per person: persona, profile and every identifier they truly own.
+
+    Occupation and income band are the canonical codes, known for every B2C person (the
+    CRM export leaves many blank) and blank for B2B accounts.
+    """
     idx = np.arange(people.n, dtype=np.int64)
     member = people.member >= 0
     second = people.member2 >= 0
@@ -83,6 +93,8 @@ def write_persons(path: Path, people: People, stores: Stores) -> None:
             fmt.take([c[0] for c in CITIES], people.city),
             fmt.take([c[2] for c in CITIES], people.city),
             fmt.ints(np.array([c[3] for c in CITIES])[people.city]),
+            _code([code for code, _ in OCCUPATIONS], people.occupation),
+            _code([code for code, *_ in INCOME_BANDS], people.income),
             fmt.take(("b2c", "b2b"), pc.is_valid(people.company).to_numpy(False).astype(np.int64)),
             people.company,
             _flag(people.in_crm),

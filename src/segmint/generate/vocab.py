@@ -222,6 +222,25 @@ PAYMENT_B2B = "corporate_transfer"
 PAYMENTS_STORE: tuple[str, ...] = ("微信支付", "支付宝", "现金", "银行卡", "储值卡")
 REGISTER_CHANNELS: tuple[str, ...] = ("APP", "小程序", "官网", "门店")
 MEMBER_LEVELS: tuple[str, ...] = ("普通会员", "银卡会员", "金卡会员", "钻石会员")
+# (canonical code, CRM label); codes in the order of entities.OCCUPATIONS.
+OCCUPATIONS: tuple[tuple[str, str], ...] = (
+    ("white_collar", "白领"),
+    ("blue_collar", "蓝领"),
+    ("student", "学生"),
+    ("self_employed", "个体/自由职业"),
+    ("civil_servant", "公务员/事业单位"),
+    ("retired", "退休"),
+    ("homemaker", "家庭主妇/主夫"),
+    ("other", "其他"),
+)
+# (canonical code, CRM 月收入 label, lower bound in CNY per month); entities.INCOME_BANDS order.
+INCOME_BANDS: tuple[tuple[str, str, int], ...] = (
+    ("low", "5千以下", 0),
+    ("lower_middle", "5千-1万", 5_000),
+    ("middle", "1万-2万", 10_000),
+    ("upper_middle", "2万-5万", 20_000),
+    ("high", "5万以上", 50_000),
+)
 
 # fmt: off
 EMAIL_DOMAINS: tuple[tuple[str, float], ...] = (

@@ -90,6 +90,18 @@ _IDENTIFIERS = (
 )
 
 CHANNELS = ("online", "offline", "app", "miniprogram", "marketplace", "phone", "other")
+OCCUPATIONS = (
+    "white_collar",
+    "blue_collar",
+    "student",
+    "self_employed",
+    "civil_servant",
+    "retired",
+    "homemaker",
+    "other",
+)
+# Personal monthly income in CNY: <5k, 5k-10k, 10k-20k, 20k-50k, >=50k.
+INCOME_BANDS = ("low", "lower_middle", "middle", "upper_middle", "high")
 
 CUSTOMERS = Entity(
     name="customers",
@@ -105,6 +117,19 @@ CUSTOMERS = Entity(
         Column("birth_date", T.DATE, "Date of birth; ages outside 0-120 are invalid."),
         Column("province", T.STRING, "Province or state."),
         Column("city", T.STRING, "City."),
+        Column(
+            "occupation",
+            T.ENUM,
+            "B2C: occupation; sources recode their labels (白领: white_collar, 退休: retired).",
+            enum_values=OCCUPATIONS,
+        ),
+        Column(
+            "income_band",
+            T.ENUM,
+            "B2C: personal monthly income in CNY: low < 5k, lower_middle 5k-10k, "
+            "middle 10k-20k, upper_middle 20k-50k, high ≥ 50k.",
+            enum_values=INCOME_BANDS,
+        ),
         Column("registered_at", T.TIMESTAMP, "When the member joined."),
         Column("updated_at", T.TIMESTAMP, "When the record last changed."),
         Column("customer_type", T.ENUM, "b2c or b2b.", enum_values=("b2c", "b2b")),
