@@ -41,3 +41,13 @@ class StageError(SegmintError):
 
 class TableNotFoundError(SegmintError):
     """A published table was asked for that does not exist."""
+
+
+class AccessDeniedError(SegmintError):
+    """The caller's role may not read what it asked for (see `segmint access roles`)."""
+
+    exit_code = 3
+
+
+class TagRuleError(ConfigError):
+    """A tag's rule cannot be parsed or type-checked; the message names the tag and position."""
