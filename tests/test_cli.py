@@ -26,6 +26,8 @@ def test_run_json_prints_the_manifest(mini_project: Path) -> None:
         "quality",
         "identity",
         "rfm",
+        "profile",
+        "tags",
         "publish",
         "report",
     ]

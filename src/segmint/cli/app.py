@@ -12,9 +12,11 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from segmint.cli.access import access_app
 from segmint.cli.common import (
     JsonOpt,
     ProjectArg,
+    RoleOpt,
     emit_json,
     err,
     guard,
@@ -37,6 +39,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(identity_app, name="identity")
+app.add_typer(access_app, name="access")
 
 
 def _pct(value: Any) -> str:
@@ -182,11 +185,11 @@ def run(
 
 
 @app.command()
-def quality(project: ProjectArg, as_json: JsonOpt = False) -> None:
+def quality(project: ProjectArg, role: RoleOpt = None, as_json: JsonOpt = False) -> None:
     """Show the latest data-quality results."""
 
     def action() -> None:
-        results, top = Project.load(project).quality()
+        results, top = Project.load(project).quality(role=role)
         if as_json:
             emit_json(
                 {
@@ -252,15 +255,16 @@ def export(
     table: Annotated[str, typer.Argument(help="A published table (see 'segmint tables').")],
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     out_file: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("export.csv"),
+    role: RoleOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export a published table to CSV or Parquet."""
+    """Export a published table to CSV or Parquet, as the role may see it."""
 
     def action() -> None:
         if fmt not in ("csv", "parquet"):
             raise ConfigError(f"--format must be csv or parquet, not {fmt!r}")
         chosen: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
-        rows = Project.load(project).export(table, chosen, out_file)
+        rows = Project.load(project).export(table, chosen, out_file, role=role)
         if as_json:
             emit_json({"table": table, "format": fmt, "out": str(out_file), "rows": rows})
         else:
@@ -270,11 +274,11 @@ def export(
 
 
 @app.command()
-def tables(project: ProjectArg, as_json: JsonOpt = False) -> None:
-    """List the published tables."""
+def tables(project: ProjectArg, role: RoleOpt = None, as_json: JsonOpt = False) -> None:
+    """List the published tables the role may read."""
 
     def action() -> None:
-        names = Project.load(project).tables()
+        names = Project.load(project).tables(role=role)
         if as_json:
             emit_json({"tables": names})
         else:

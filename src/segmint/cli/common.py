@@ -20,6 +20,10 @@ state = {"debug": False}
 
 ProjectArg = Annotated[Path, typer.Argument(help="The project file (segmint.yml).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
+RoleOpt = Annotated[
+    str | None,
+    typer.Option("--role", help="Read as this role (default: the project's access.default_role)."),
+]
 
 
 def emit_json(document: Any) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from segmint.cli.common import JsonOpt, ProjectArg, emit_json, guard, out, records
+from segmint.cli.common import JsonOpt, ProjectArg, RoleOpt, emit_json, guard, out, records
 from segmint.pipeline.project import Project
 
 identity_app = typer.Typer(help="Inspect and evaluate customer identity.", no_args_is_help=True)
@@ -29,12 +29,13 @@ def explain(
     project: ProjectArg,
     customer_id: Annotated[str, typer.Argument(help="A customer_id, e.g. C000000042.")],
     sample: Annotated[int, typer.Option(help="How many of its records to list.")] = 20,
+    role: RoleOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show the records, identifiers and match evidence behind one customer."""
+    """Show the records, identifiers and match evidence behind one customer (masked per role)."""
 
     def action() -> None:
-        found = Project.load(project).explain(customer_id, sample=sample)
+        found = Project.load(project).explain(customer_id, sample=sample, role=role)
         if as_json:
             emit_json(
                 {

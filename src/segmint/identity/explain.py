@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ibis
 import pandas as pd
@@ -17,6 +18,9 @@ from segmint.identity.resolve import (
 )
 from segmint.ingest.stage import RECORD_KEY, SOURCE
 from segmint.project.entities import ENTITIES
+
+if TYPE_CHECKING:
+    from segmint.access.policy import AccessPolicy
 
 
 @dataclass(frozen=True)
@@ -126,4 +130,47 @@ def explain_customer(engine: Engine, customer_id: str, sample: int = 20) -> Cust
         records=records,
         links=links,
         history=history,
+    )
+
+
+def explain_for_role(
+    policy: AccessPolicy, customer_id: str, role: str | None, sample: int = 20
+) -> CustomerExplanation:
+    """`explain_customer` as `role` may see it, audited as one read.
+
+    The explanation is computed on the stored values (masked values would join and group
+    wrongly: two phones can share a mask) and then masked with each frame's table rules.
+    The role must be allowed to read every table the explanation draws on.
+    """
+    engine = policy.engine
+    drawn = [IDENTITY_MAP, IDENTITY_HUBS, IDENTITY_LINKS, IDENTITY_HISTORY] + [
+        e.name for e in ENTITIES.values() if any(c.identifier for c in e.columns)
+    ]
+    obj = f"customer:{customer_id}"
+    for table in drawn:
+        if engine.exists(table):
+            policy.authorize(table, role, action="explain")
+    found = explain_customer(engine, customer_id, sample=sample)
+    # The records frame holds identifier columns named as in every entity table.
+    shapes = {
+        "sources": IDENTITY_MAP,
+        "identifiers": IDENTITY_HUBS,
+        "records": "customers",
+        "links": IDENTITY_LINKS,
+        "history": IDENTITY_HISTORY,
+    }
+    frames: dict[str, pd.DataFrame] = {}
+    decisions = []
+    for field, table in shapes.items():
+        frame: pd.DataFrame = getattr(found, field)
+        decisions.append(policy.decide(table, [str(c) for c in frame.columns], role))
+        frames[field] = policy.mask_frame(table, frame, role, action="explain", audit=False)
+    policy.audit("explain", obj, decisions)
+    return CustomerExplanation(
+        customer_id=found.customer_id,
+        sources=frames["sources"],
+        identifiers=frames["identifiers"],
+        records=frames["records"],
+        links=frames["links"],
+        history=frames["history"],
     )

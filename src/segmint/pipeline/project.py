@@ -8,14 +8,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
+import ibis
 import pandas as pd
 import pyarrow.parquet as pq
 
+from segmint.access.audit import AUDIT_COLUMNS
+from segmint.access.policy import AccessPolicy, Decision
+from segmint.access.sensitivity import ACCESS_AUDIT
 from segmint.engine.connect import connect
 from segmint.engine.engine import Engine
 from segmint.errors import ConfigError, TableNotFoundError
 from segmint.identity.evaluate import PairwiseScores, record_evaluation
-from segmint.identity.explain import CustomerExplanation, explain_customer
+from segmint.identity.explain import CustomerExplanation, explain_for_role
 from segmint.ingest.quality import QualityResults, quarantine_summary
 from segmint.pipeline.manifest import RUNS
 from segmint.pipeline.run import (
@@ -32,17 +36,22 @@ from segmint.project.loader import LoadedProject, load_project
 class Project:
     """A loaded project file bound to its warehouse.
 
-    >>> manifest = Project.load("segmint.yml").run()          # doctest: +SKIP
-    >>> Project.load("segmint.yml").table("rfm").head()      # doctest: +SKIP
+    Every read takes a `role` (default: the project's `access.default_role`) and goes through
+    the access policy: tables the role may not read raise AccessDeniedError, PII is masked or
+    left out as the role says, and the read is audited as `actor` (default: the OS user).
+
+    >>> manifest = Project.load("segmint.yml").run()                      # doctest: +SKIP
+    >>> Project.load("segmint.yml").table("rfm", role="marketer").head()  # doctest: +SKIP
     """
 
-    def __init__(self, loaded: LoadedProject) -> None:
+    def __init__(self, loaded: LoadedProject, actor: str | None = None) -> None:
         self.loaded = loaded
+        self.actor = actor
 
     @classmethod
-    def load(cls, path: str | Path) -> Project:
-        """Read and validate a project file."""
-        return cls(load_project(path))
+    def load(cls, path: str | Path, actor: str | None = None) -> Project:
+        """Read and validate a project file; `actor` names the caller in the audit log."""
+        return cls(load_project(path), actor=actor)
 
     @property
     def name(self) -> str:
@@ -62,6 +71,12 @@ class Project:
         finally:
             engine.close()
 
+    @contextmanager
+    def access(self) -> Iterator[AccessPolicy]:
+        """The access policy on the project's warehouse, open for the duration of the block."""
+        with self.engine() as engine:
+            yield AccessPolicy.for_project(self.loaded, engine, self.actor)
+
     def run(
         self,
         as_of: dt.datetime | None = None,
@@ -74,50 +89,73 @@ class Project:
             run = PipelineRun(self.loaded, engine, as_of=as_of, progress=progress)
             return run.execute(report_path=report_path if report_path else None)
 
-    def table(self, name: str, limit: int | None = None) -> pd.DataFrame:
-        """A published table as pandas (use `limit` for big ones)."""
-        with self.engine() as engine:
-            expr = engine.table(name)
-            return engine.to_pandas(expr.limit(limit) if limit else expr)
+    def table(self, name: str, limit: int | None = None, role: str | None = None) -> pd.DataFrame:
+        """A published table as pandas, as `role` may see it (use `limit` for big ones)."""
+        with self.access() as policy:
+            expr = policy.read(name, role)
+            return policy.engine.to_pandas(expr.limit(limit) if limit else expr)
 
-    def tables(self) -> list[str]:
-        """The names of every published table."""
-        with self.engine() as engine:
-            return engine.published_tables()
+    def tables(self, role: str | None = None) -> list[str]:
+        """The names of the published tables `role` may read."""
+        with self.access() as policy:
+            return policy.readable(role)
 
-    def quality(self, top: int = 10) -> tuple[QualityResults, pd.DataFrame]:
+    def quality(
+        self, top: int = 10, role: str | None = None
+    ) -> tuple[QualityResults, pd.DataFrame]:
         """The latest quality results and the `top` most common quarantine reasons."""
-        with self.engine() as engine:
+        with self.access() as policy:
             results = QualityResults(
-                sources=engine.to_pandas(engine.table(QUALITY_SOURCES)),
-                fields=engine.to_pandas(engine.table(QUALITY_FIELDS)),
+                sources=policy.engine.to_pandas(policy.read(QUALITY_SOURCES, role)),
+                fields=policy.engine.to_pandas(policy.read(QUALITY_FIELDS, role)),
             )
-            return results, quarantine_summary(engine, QUARANTINE, top=top)
+            policy.authorize(QUARANTINE, role)
+            summary = quarantine_summary(policy.engine, QUARANTINE, top=top)
+            return results, policy.mask_frame(QUARANTINE, summary, role)
 
-    def last_run(self) -> pd.DataFrame:
+    def last_run(self, role: str | None = None) -> pd.DataFrame:
         """The run log, newest first."""
-        with self.engine() as engine:
-            runs = engine.table(RUNS)
-            return engine.to_pandas(runs.order_by(runs.started_at.desc()))
+        with self.access() as policy:
+            runs = policy.read(RUNS, role)
+            return policy.engine.to_pandas(runs.order_by(runs.started_at.desc()))
 
-    def export(self, name: str, fmt: Literal["csv", "parquet"], out: Path) -> int:
-        """Write a published table to CSV or Parquet; returns the number of rows."""
+    def export(
+        self, name: str, fmt: Literal["csv", "parquet"], out: Path, role: str | None = None
+    ) -> int:
+        """Write a published table, as `role` may see it, to CSV or Parquet; returns its rows."""
+        if fmt not in ("csv", "parquet"):
+            raise ConfigError(f"unknown export format {fmt!r}; use csv or parquet")
+        with self.access() as policy:
+            expr = policy.read(name, role, action="export", detail=f"{fmt}: {out}")
+            arrow = policy.engine.to_pyarrow(expr)
         out.parent.mkdir(parents=True, exist_ok=True)
-        with self.engine() as engine:
-            expr = engine.table(name)
-            arrow = engine.to_pyarrow(expr)
         if fmt == "parquet":
             pq.write_table(arrow, out)
-        elif fmt == "csv":
-            arrow.to_pandas().to_csv(out, index=False, encoding="utf-8")
         else:
-            raise ConfigError(f"unknown export format {fmt!r}; use csv or parquet")
+            arrow.to_pandas().to_csv(out, index=False, encoding="utf-8")
         return int(arrow.num_rows)
 
-    def explain(self, customer_id: str, sample: int = 20) -> CustomerExplanation:
-        """The records, identifiers and match evidence behind one customer."""
-        with self.engine() as engine:
-            return explain_customer(engine, customer_id, sample=sample)
+    def explain(
+        self, customer_id: str, sample: int = 20, role: str | None = None
+    ) -> CustomerExplanation:
+        """The records, identifiers and match evidence behind one customer, masked for `role`."""
+        with self.access() as policy:
+            return explain_for_role(policy, customer_id, role, sample=sample)
+
+    def access_overview(self) -> dict[str, list[Decision]]:
+        """Per role: what it gets of every described or published table."""
+        with self.access() as policy:
+            return {name: policy.overview(name) for name in policy.settings.roles}
+
+    def audit_log(self, limit: int | None = 100, role: str | None = None) -> pd.DataFrame:
+        """The access audit log, newest first (reading it needs a role that sees pii)."""
+        with self.access() as policy:
+            policy.authorize(ACCESS_AUDIT, role)
+            if not policy.engine.exists(ACCESS_AUDIT):
+                return pd.DataFrame(columns=list(AUDIT_COLUMNS))
+            log = policy.read(ACCESS_AUDIT, role)
+            log = log.order_by(ibis.desc("at"))
+            return policy.engine.to_pandas(log.limit(limit) if limit else log)
 
     def evaluate_identity(self, truth: Path) -> tuple[PairwiseScores, dict[str, PairwiseScores]]:
         """Pairwise precision / recall of the published identity map against ground truth.

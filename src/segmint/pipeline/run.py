@@ -25,6 +25,17 @@ from segmint.ingest.quality import assess_quality
 from segmint.ingest.stage import QUARANTINE_SCHEMA, SourceLoad, ingest_source
 from segmint.pipeline.manifest import RunManifest, SourceRecord, StageRecord, new_run_id
 from segmint.project.loader import LoadedProject
+from segmint.tags.evaluate import CUSTOMER_TAGS, TAG_CATALOG, TAG_HISTORY, PreviousTags
+from segmint.tags.stage import build_tags
+from segmint.traits.profile import ProfileInputs
+from segmint.traits.refresh import (
+    PROFILE_FINGERPRINTS,
+    PROFILE_META,
+    PROFILE_STATE,
+    PROFILES,
+    PreviousProfile,
+    build_profiles,
+)
 from segmint.traits.rfm import purchases, rfm_table
 
 QUALITY_SOURCES = "quality_sources"
@@ -221,6 +232,52 @@ class PipelineRun:
                 )
                 self.built["rfm"] = table_name(rfm)
                 record.rows = self._rows(table_name(rfm))
+            self.progress.advance()
+
+        with self._stage("profile", 1) as record:
+            inputs = ProfileInputs(
+                {name: engine.table(t) for name, t in entity_tables.items()},
+                engine.table(identity.tables[IDENTITY_MAP]),
+            )
+            meta = self._published(PROFILE_META)
+            profiles = build_profiles(
+                engine,
+                self.run_id,
+                inputs,
+                self.as_of,
+                spec,
+                PreviousProfile(
+                    state=self._published(PROFILE_STATE),
+                    fingerprints=self._published(PROFILE_FINGERPRINTS),
+                    meta=None if meta is None else engine.to_pandas(meta),
+                ),
+            )
+            self.built.update(profiles.tables)
+            record.rows = profiles.customers
+            self.manifest.notes.append(
+                f"profile: {profiles.mode} build, {profiles.recomputed:,} of "
+                f"{profiles.customers:,} customers recomputed"
+                + (f" ({profiles.reason})" if profiles.reason else "")
+            )
+            self.progress.advance()
+
+        with self._stage("tags", 1) as record:
+            catalog = self._published(TAG_CATALOG)
+            tags = build_tags(
+                engine,
+                self.run_id,
+                engine.table(profiles.tables[PROFILES]),
+                spec,
+                self.project.root,
+                self.as_of,
+                PreviousTags(
+                    members=self._published(CUSTOMER_TAGS),
+                    history=self._published(TAG_HISTORY),
+                    catalog=None if catalog is None else engine.to_pandas(catalog),
+                ),
+            )
+            self.built.update(tags.tables)
+            record.rows = tags.memberships
             self.progress.advance()
 
     def _cleanup(self) -> None:

@@ -14,7 +14,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from segmint.access.settings import AccessSettings
 from segmint.project.entities import ENTITIES, ColumnType
+from segmint.project.spec_profile import LayerSettings, ProfileSettings, TagSettings
 
 
 class _Strict(BaseModel):
@@ -339,7 +341,11 @@ class ProjectSpec(_Strict):
     quality: QualityThresholds = Field(default_factory=QualityThresholds)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     rfm: RFMSettings = Field(default_factory=RFMSettings)
+    profile: ProfileSettings = Field(default_factory=ProfileSettings)
+    tags: TagSettings = Field(default_factory=TagSettings)
+    layers: LayerSettings = Field(default_factory=LayerSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
     sources: list[Source] = Field(min_length=1, description="Inputs, mapped onto entities.")
 
     @model_validator(mode="after")

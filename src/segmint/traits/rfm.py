@@ -28,12 +28,16 @@ SEGMENTS = tuple(name for name, _, _ in SEGMENT_GRID)
 def purchases(orders: ir.Table, identity: ir.Table, as_of: dt.datetime) -> ir.Table:
     """Paid orders up to the as-of time, each with its customer_id (unresolved left out)."""
     identity = identity.filter(identity.customer_id.notnull())
-    paid = orders.filter(
-        (orders.status.isnull() | (orders.status == "paid"))
-        & (orders.ordered_at <= ibis.literal(as_of))
-    )
+    paid = orders.filter(is_paid(orders, as_of))
     return paid.join(identity, ["source", "record_key"]).select(
         "customer_id", "order_id", "ordered_at", amount=paid.amount.cast("float64")
+    )
+
+
+def is_paid(orders: ir.Table, as_of: dt.datetime) -> ir.BooleanValue:
+    """A paid order (no status means paid) placed by the as-of time."""
+    return (orders.status.isnull() | (orders.status == "paid")) & (
+        orders.ordered_at <= ibis.literal(as_of)
     )
 
 
@@ -53,8 +57,30 @@ def rfm_table(bought: ir.Table, as_of: dt.datetime, bins: int) -> ir.Table:
         frequency=bought.order_id.nunique(),
         monetary=bought.amount.sum().round(2),
     )
-    recency = ibis.literal(as_of.date()).delta(per_customer.last_order_at.date(), unit="day")
-    scored = per_customer.mutate(recency_days=recency.cast("int64"))
+    return score_rfm(per_customer, as_of, bins).select(
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "first_order_at",
+        "last_order_at",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_cell",
+        "segment",
+    )
+
+
+def recency_days(last_order_at: ir.TimestampValue, as_of: dt.datetime) -> ir.IntegerValue:
+    """Whole days from the last order's date to the as-of date."""
+    return ibis.literal(as_of.date()).delta(last_order_at.date(), unit="day").cast("int64")
+
+
+def score_rfm(per_customer: ir.Table, as_of: dt.datetime, bins: int) -> ir.Table:
+    """Add recency_days, r/f/m scores, rfm_cell and segment to buyers' last_order_at,
+    frequency and monetary (every row must be a buyer: scores rank the rows given)."""
+    scored = per_customer.mutate(recency_days=recency_days(per_customer.last_order_at, as_of))
     scored = scored.mutate(
         r_score=_score(scored.recency_days, bins, higher_is_better=False),
         f_score=_score(scored.frequency, bins, higher_is_better=True),
@@ -75,16 +101,4 @@ def rfm_table(bought: ir.Table, as_of: dt.datetime, bins: int) -> ir.Table:
         + scored.f_score.cast("string")
         + scored.m_score.cast("string"),
         segment=segment,
-    ).select(
-        "customer_id",
-        "recency_days",
-        "frequency",
-        "monetary",
-        "first_order_at",
-        "last_order_at",
-        "r_score",
-        "f_score",
-        "m_score",
-        "rfm_cell",
-        "segment",
     )

@@ -1,0 +1,101 @@
+"""The tags stage of a run: evaluate the catalogue and write the three tag tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis.expr.types as ir
+
+from segmint.engine.engine import Engine, table_name
+from segmint.errors import ConfigError
+from segmint.project.spec import ProjectSpec
+from segmint.project.spec_profile import TagSpec
+from segmint.tags.catalogue import DEFAULT_TAGS, generated_tags, project_tags
+from segmint.tags.evaluate import (
+    CUSTOMER_TAGS,
+    TAG_CATALOG,
+    TAG_HISTORY,
+    PreviousTags,
+    catalog_frame,
+    due_tags,
+    history,
+    membership,
+)
+
+
+@dataclass
+class TagBuild:
+    """What the tags stage wrote."""
+
+    tables: dict[str, str]
+    tags: list[TagSpec]
+    evaluated: int
+    memberships: int
+
+
+def catalogue(spec: ProjectSpec) -> list[TagSpec]:
+    """The project's tags, with unknown names in `tags.disable` reported."""
+    known = {t.name for t in DEFAULT_TAGS} | {t.name for t in generated_tags(spec.layers)}
+    unknown = [name for name in spec.tags.disable if name not in known]
+    if unknown:
+        hints = [
+            f"{name!r} (did you mean {close[0]!r}?)"
+            if (close := difflib.get_close_matches(name, sorted(known), n=1))
+            else repr(name)
+            for name in unknown
+        ]
+        raise ConfigError("tags.disable: unknown default tag(s) " + ", ".join(hints))
+    return project_tags(spec.tags, spec.layers)
+
+
+def build_tags(
+    engine: Engine,
+    run_id: str,
+    profiles: ir.Table,
+    spec: ProjectSpec,
+    project_dir: Path,
+    as_of: dt.datetime,
+    previous: PreviousTags,
+) -> TagBuild:
+    """Evaluate every due tag, carry the others, and write members, history and catalogue."""
+    tags = catalogue(spec)
+    due = due_tags(tags, previous, as_of)
+    members = engine.materialize(
+        engine.run_table(run_id, CUSTOMER_TAGS),
+        membership(profiles, tags, due, previous, as_of, project_dir),
+    )
+    hist = engine.materialize(
+        engine.run_table(run_id, TAG_HISTORY),
+        history(members, previous.history, as_of, run_id),
+    )
+    per_tag = members.group_by("tag").aggregate(customers=members.count())
+    changes = hist.filter((hist.gained_run_id == run_id) | (hist.lost_run_id == run_id))
+    moved = changes.group_by("tag").aggregate(
+        gained=(changes.gained_run_id == run_id).cast("int64").sum(),
+        lost=(changes.lost_run_id == run_id).cast("int64").sum(),
+    )
+    joined = per_tag.outer_join(moved, "tag")
+    counts = engine.to_pandas(
+        joined.select(
+            tag=joined.tag.fill_null(joined.tag_right),
+            customers=joined.customers.fill_null(0),
+            gained=joined.gained.fill_null(0),
+            lost=joined.lost.fill_null(0),
+        )
+    )
+    customers = int(engine.scalar(profiles.count()))
+    frame = catalog_frame(tags, counts, customers, due, previous, as_of, run_id)
+    catalog = engine.materialize(engine.run_table(run_id, TAG_CATALOG), frame)
+    return TagBuild(
+        tables={
+            CUSTOMER_TAGS: table_name(members),
+            TAG_HISTORY: table_name(hist),
+            TAG_CATALOG: table_name(catalog),
+        },
+        tags=tags,
+        evaluated=len(due),
+        memberships=int(engine.scalar(members.count())),
+    )
