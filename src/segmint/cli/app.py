@@ -26,6 +26,7 @@ from segmint.cli.common import (
 )
 from segmint.cli.identity import identity_app
 from segmint.cli.progress import RichProgress
+from segmint.cli.tags import show_profile, tags_app
 from segmint.errors import ConfigError
 from segmint.pipeline.project import Project
 from segmint.project.loader import project_json_schema
@@ -40,6 +41,8 @@ app = typer.Typer(
 )
 app.add_typer(identity_app, name="identity")
 app.add_typer(access_app, name="access")
+app.add_typer(tags_app, name="tags")
+app.command("profile")(show_profile)
 
 
 def _pct(value: Any) -> str:

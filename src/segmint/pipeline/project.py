@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -141,6 +142,45 @@ class Project:
         """The records, identifiers and match evidence behind one customer, masked for `role`."""
         with self.access() as policy:
             return explain_for_role(policy, customer_id, role, sample=sample)
+
+    def tag_catalog(self, role: str | None = None) -> pd.DataFrame:
+        """The tags `role` may see, with coverage and this run's gains and losses."""
+        with self.access() as policy:
+            catalog = policy.read("tag_catalog", role)
+            return policy.engine.to_pandas(catalog.order_by("type", "tag"))
+
+    def tag_changes(
+        self,
+        tag: str,
+        since: dt.datetime,
+        change: Literal["gained", "lost"] = "gained",
+        role: str | None = None,
+    ) -> pd.DataFrame:
+        """Customers who gained (or lost) `tag` at or after `since`: "who became X this week"."""
+        with self.access() as policy:
+            catalog = policy.engine.to_pandas(policy.read("tag_catalog", role).select("tag"))
+            if tag not in set(catalog["tag"]):
+                known = sorted(catalog["tag"])
+                close = difflib.get_close_matches(tag, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(f"unknown tag {tag!r}{hint}; see `segmint tags list`")
+            history = policy.read("tag_history", role, detail=f"tag {tag} {change} since {since}")
+            column = history.valid_from if change == "gained" else history.valid_to
+            rows = history.filter((history.tag == tag) & (column >= ibis.literal(since)))
+            return policy.engine.to_pandas(rows.order_by(column.desc(), "customer_id"))
+
+    def customer(self, customer_id: str, role: str | None = None) -> tuple[pd.Series, list[str]]:
+        """One customer's profile and current tags, as `role` may see them."""
+        with self.access() as policy:
+            profiles = policy.read("profiles", role, detail=f"customer {customer_id}")
+            row = policy.engine.to_pandas(profiles.filter(profiles.customer_id == customer_id))
+            if row.empty:
+                raise TableNotFoundError(f"no profile for customer {customer_id!r}")
+            tags = policy.read("customer_tags", role, detail=f"customer {customer_id}")
+            held = policy.engine.to_pandas(
+                tags.filter(tags.customer_id == customer_id).select("tag").order_by("tag")
+            )
+            return row.iloc[0], list(held["tag"])
 
     def access_overview(self) -> dict[str, list[Decision]]:
         """Per role: what it gets of every described or published table."""

@@ -48,3 +48,28 @@ def entity_reference_markdown() -> str:
             )
         lines.append("")
     return "\n".join(lines)
+
+
+def trait_reference_markdown() -> str:
+    """The `profiles` columns: group, type, sensitivity and meaning of every trait."""
+    from segmint.traits.catalog import TRAITS
+
+    lines = ["| trait | group | type | sensitivity | meaning |", "|---|---|---|---|---|"]
+    for t in TRAITS:
+        lines.append(f"| `{t.name}` | {t.group} | {t.dtype} | {t.sensitivity} | {t.description} |")
+    return "\n".join(lines) + "\n"
+
+
+def tag_reference_markdown() -> str:
+    """The default tag catalogue: name, type, sensitivity, rule and meaning."""
+    from segmint.project.spec_profile import LayerSettings
+    from segmint.tags.catalogue import DEFAULT_TAGS, generated_tags
+
+    lines = ["| tag | type | sensitivity | rule | meaning |", "|---|---|---|---|---|"]
+    for t in (*DEFAULT_TAGS, *generated_tags(LayerSettings())):
+        rule = (t.rule or "").replace("|", "\\|")
+        lines.append(
+            f"| `{t.name}` | {t.type} | {t.sensitivity} | `{rule}` | {t.description} "
+            f"({t.label_zh}) |"
+        )
+    return "\n".join(lines) + "\n"
