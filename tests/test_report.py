@@ -38,6 +38,7 @@ TEMPLATE = Path(__file__).parents[1] / "src/segmint/report/templates/report.html
 REPORT_PY = sorted((Path(__file__).parents[1] / "src/segmint/report").glob("*.py"))
 XSS = "<script>alert(1)</script>"
 LONG_RULE = "value_must_match_the_declared_pattern_for_international_phone_numbers_e164"
+LONG_TAG_RULE = "frequency >= 3 and weekend_share >= 0.5 and active_hour between 9 and 21"
 HUB_VALUES = ("+8613912345678", "zhang.wei@example.com", "E2F01B38-3AB2-3F5D-5BF6-7CC1DB7A929D")
 HUB_MASKED = ("+86139****5678", "z***@example.com", "E2***9D")
 
@@ -299,8 +300,142 @@ def make_report_data(lang: str = "en") -> ReportData:
         rfm_histograms=histograms,
         segments=segments,
         rfm_grid=rfm_grid,
+        **layer_and_tag_tables(total_customers),
+        role="analyst",
         lang=lang,  # type: ignore[arg-type]
     )
+
+
+LAYERS = [
+    # key, label, label_zh, customers, revenue
+    ("high_value", "High value", "高价值", 3_900, 2_310_400.0),
+    ("churn_warning", "Churn warning", "流失预警", 1_400, 310_200.0),
+    ("potential", "Potential", "潜力", 6_100, 1_220_100.0),
+    ("basic", "Basic", "基础", 9_050, 418_522.85),
+    ("_no_purchase", None, None, 1_000, 0.0),
+]
+TAGS = [
+    # tag, type, label_zh, sensitivity, refresh, rule, customers, gained, lost
+    ("tier1_city", "basic", "一线城市", "internal", "each_run", "city_tier == 1", 5_100, 40, 12),
+    (
+        "high_income",
+        "basic",
+        "高收入",
+        "sensitive",
+        "monthly",
+        "income_band in ['high']",
+        2_010,
+        0,
+        0,
+    ),
+    (
+        "weekend_shopper",
+        "behaviour",
+        "周末购物者",
+        "internal",
+        "weekly",
+        LONG_TAG_RULE,
+        3_820,
+        210,
+        95,
+    ),
+    (
+        "price_sensitive",
+        "need",
+        "价格敏感",
+        "internal",
+        "daily",
+        "discount_share >= 0.5",
+        4_400,
+        60,
+        71,
+    ),
+    ("big_spender", "value", "高消费", "public", "each_run", "m_score == 5", 4_290, 130, 88),
+    ("vip_guess", "predictive", None, "pii", "each_run", "aov > 900 and <b>x</b>", 610, 3, 0),
+]
+SEGMENT_LAYER_WEIGHTS = (0.5, 0.1, 0.3, 0.1)
+
+
+def layer_and_tag_tables(customers: int) -> dict[str, Any]:
+    """Value layers, their mix, the tag catalogue and its spread over layers."""
+    buyers = sum(row[3] for row in LAYERS if row[0] != "_no_purchase")
+    revenue = sum(row[4] for row in LAYERS)
+    layers = pd.DataFrame(
+        {
+            "value_layer": [r[0] for r in LAYERS],
+            "label": [r[1] for r in LAYERS],
+            "label_zh": [r[2] for r in LAYERS],
+            "customers": [r[3] for r in LAYERS],
+            "buyer_share": [r[3] / buyers if r[0] != "_no_purchase" else None for r in LAYERS],
+            "revenue": [r[4] for r in LAYERS],
+            "revenue_share": [r[4] / revenue for r in LAYERS],
+            "avg_frequency": [11.2, 5.1, 3.3, 1.4, 0.0],
+            "avg_aov": [412.5, 220.0, 190.2, 88.7, math.nan],
+            "avg_recency_days": [12.0, 96.0, 40.0, 210.0, math.nan],
+            "avg_online_share": [0.71, 0.55, 0.62, 0.4, math.nan],
+            "avg_discount_share": [0.3, 0.51, 0.42, 0.47, math.nan],
+            "avg_categories": [6.1, 3.2, 2.9, 1.2, 0.0],
+            "avg_interaction_trend": [0.12, -0.64, 0.2, 0.01, 0.0],
+        }
+    )
+    layer_mix = pd.DataFrame(
+        [
+            (key, "city_tier", str(tier), round(n * share))
+            for key, _, _, n, _ in LAYERS
+            for tier, share in ((1, 0.3), (2, 0.25), (3, 0.2), (4, 0.1))
+        ]
+        + [
+            (key, "age_band", band, round(n * share))
+            for key, _, _, n, _ in LAYERS
+            for band, share in (("25-29", 0.22), ("30-34", 0.3), ("35-39", 0.18))
+        ],
+        columns=["value_layer", "dimension", "value", "customers"],
+    )
+    tag_catalog = pd.DataFrame(
+        {
+            "tag": [r[0] for r in TAGS],
+            "type": [r[1] for r in TAGS],
+            "description": [f"Description of {r[0]}." for r in TAGS],
+            "label_zh": [r[2] for r in TAGS],
+            "owner": ["segmint"] * 5 + ["data science"],
+            "sensitivity": [r[3] for r in TAGS],
+            "refresh": [r[4] for r in TAGS],
+            "rule": [r[5] for r in TAGS],
+            "customers": [r[6] for r in TAGS],
+            "coverage": [r[6] / customers for r in TAGS],
+            "gained": [r[7] for r in TAGS],
+            "lost": [r[8] for r in TAGS],
+        }
+    )
+    keys = [r[0] for r in LAYERS]
+    tag_layers = pd.DataFrame(
+        [
+            (tag, key, round(members * weight))
+            for tag, *_, members, _gained, _lost in TAGS
+            for key, weight in zip(keys, (0.4, 0.1, 0.3, 0.15, 0.05), strict=True)
+        ],
+        columns=["tag", "value_layer", "customers"],
+    )
+    rfm_layers = pd.DataFrame(
+        [
+            (segment, key, round(n * weight))
+            for segment, n, *_ in SEGMENTS
+            for key, weight in zip(keys, SEGMENT_LAYER_WEIGHTS, strict=False)
+        ],
+        columns=["segment", "value_layer", "customers"],
+    )
+    return {
+        "layers": layers,
+        "layer_mix": layer_mix,
+        "tag_catalog": tag_catalog,
+        "tag_layers": tag_layers,
+        "tag_summary": {
+            "profiles": float(customers),
+            "tagged_customers": 14_320.0,
+            "memberships": 20_230.0,
+        },
+        "rfm_layers": rfm_layers,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,6 +523,10 @@ EXPECTED_CHARTS = {
     "chart-hist-monetary": ("histogram", 15),
     "chart-rf-grid": ("heatmap", 25),
     "chart-segments": ("grouped-bar", 11 * 2),
+    "chart-rfm-layers": ("heatmap", 11 * 4),  # buyers only: no "no purchase yet" column
+    "chart-layer-shares": ("stacked-bar", 2 * 4),
+    "chart-tag-coverage": ("bar", 6),
+    "chart-tag-layers": ("heatmap", 6 * 5),
 }
 
 

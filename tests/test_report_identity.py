@@ -44,7 +44,8 @@ class Built:
     folder: Path
     run_id: str
     identity_map: pd.DataFrame
-    hubs: pd.DataFrame
+    hubs: pd.DataFrame  # as the report's (default) role reads them: id_value masked
+    raw_hubs: pd.DataFrame  # as stored
     scores: pd.DataFrame
     data: ReportData
     html: str
@@ -98,6 +99,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         run_id=run_id,
         identity_map=project.table("identity_map"),
         hubs=project.table("identity_hubs"),
+        raw_hubs=project.table("identity_hubs", role="admin"),
         scores=scores[scores["run_id"] == run_id],
         data=data,
         html=render_report(data),
@@ -206,12 +208,22 @@ def test_blocked_hubs_are_the_largest_and_masked(built: Built) -> None:
     assert [int(row[-1].replace(",", "")) for row in table] == list(top["records"])
     for row, hub in zip(table, top.itertuples(), strict=True):
         assert row[1] == mask_identifier(hub.id_type, hub.id_value)
-    for value in hubs["id_value"]:
+    for value in built.raw_hubs["id_value"]:
         assert str(value) not in built.html and str(value) not in built.html_zh
     phones = top[top["id_type"] == "phone"]
     assert len(phones) > 0  # the planted deny-listed phones
-    assert re.search(r"\+86\d{3}\*{4}\d{4}", section)
+    assert re.search(r"\b1\d{2}\*{4}\d{4}\b", section)  # masked by the policy, then the report
     assert f"The {len(top)} largest of {len(hubs)} hubs" in section
+
+
+def test_hub_values_for_a_role_with_pii_in_clear_are_masked_by_the_report(built: Built) -> None:
+    with built.project.engine() as engine:
+        data = build_report_data(engine, built.project.loaded, "en", role="admin")
+    assert set(data.identity_hubs["id_value"]) <= set(built.raw_hubs["id_value"])
+    html = render_report(data)
+    for value in built.raw_hubs["id_value"]:
+        assert str(value) not in html
+    assert re.search(r"\+86\d{3}\*{4}\d{4}", identity_section(html))
 
 
 def test_accuracy_shows_this_runs_evaluation(built: Built) -> None:

@@ -8,7 +8,7 @@ reads raise AccessDeniedError; denied reads and reads that return PII are audite
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -181,20 +181,31 @@ class AccessPolicy:
         return decision
 
     def read(
-        self, table: str, role: str | None, *, action: str = "read", detail: str = ""
+        self,
+        table: str,
+        role: str | None,
+        *,
+        action: str = "read",
+        detail: str = "",
+        columns: Sequence[str] | None = None,
     ) -> ir.Table:
         """The table as the role may see it: rows filtered, columns dropped or masked.
 
+        `columns` limits the read (and what is decided and audited) to those columns;
         `action` and `detail` (e.g. the export's file) go to the audit log.
         """
         self.authorize(table, role, action=action)
         source = self.engine.table(table)
-        decision = self.decide(table, source.columns, role)
+        wanted = list(source.columns) if columns is None else list(columns)
+        unknown = [c for c in wanted if c not in source.columns]
+        if unknown:
+            raise ConfigError(f"table {table} has no column(s) {', '.join(unknown)}")
+        decision = self.decide(table, wanted, role)
         self._enforce(decision, action)
         if decision.rows is not None:
             source = source.filter(self._row_predicate(source, decision))
         values: dict[str, ir.Value] = {}
-        for column in source.columns:
+        for column in wanted:
             if column in decision.masked:
                 rule = self.catalog.column(table, column)
                 kinds = source[rule.kind_column] if rule.kind_column in source.columns else None

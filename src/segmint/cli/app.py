@@ -142,6 +142,10 @@ def run(
         Path | None, typer.Option("--report", help="HTML report path (default: the project's).")
     ] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip the HTML report.")] = False,
+    role: Annotated[
+        str | None,
+        typer.Option("--role", help="Write the report as this role sees the data."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the pipeline and publish its tables atomically."""
@@ -150,7 +154,7 @@ def run(
         proj = Project.load(project)
         target: Path | bool = False if no_report else (report or True)
         with RichProgress(err, enabled=not as_json) as bars:
-            manifest = proj.run(as_of=as_of, report=target, progress=bars)
+            manifest = proj.run(as_of=as_of, report=target, progress=bars, role=role)
         if as_json:
             emit_json(manifest.to_json())
             return

@@ -83,12 +83,19 @@ class Project:
         as_of: dt.datetime | None = None,
         report: Path | bool = True,
         progress: ProgressSink | None = None,
+        role: str | None = None,
     ) -> RunManifest:
-        """Run the pipeline; write the HTML report (to the project's path, or `report`)."""
+        """Run the pipeline; write the HTML report (to the project's path, or `report`) as
+        `role` may see the data (default: the project's default role)."""
         report_path = self.default_report_path() if report is True else (report or None)
+        self.loaded.spec.access.role(role)  # an unknown role fails before any work is done
         with self.engine() as engine:
             run = PipelineRun(self.loaded, engine, as_of=as_of, progress=progress)
-            return run.execute(report_path=report_path if report_path else None)
+            return run.execute(
+                report_path=report_path if report_path else None,
+                report_role=role,
+                actor=self.actor,
+            )
 
     def table(self, name: str, limit: int | None = None, role: str | None = None) -> pd.DataFrame:
         """A published table as pandas, as `role` may see it (use `limit` for big ones)."""

@@ -1,7 +1,14 @@
-"""Fill the report's input from published tables: small aggregates computed in the engine."""
+"""Fill the report's input from published tables: small aggregates computed in the engine.
+
+Every table is read through the project's access policy as one role (action ``report``): a
+table the role may not read leaves its section empty (the report says why), columns above
+the role's level are left out, PII is masked or left out, and tag rows above the role's
+level never reach the report.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -9,7 +16,9 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from segmint.access.policy import AccessPolicy
 from segmint.engine.engine import Engine
+from segmint.errors import AccessDeniedError
 from segmint.identity.evaluate import IDENTITY_EVALUATION, OVERALL
 from segmint.identity.resolve import (
     IDENTITY_HISTORY,
@@ -23,10 +32,87 @@ from segmint.ingest.quality import quarantine_summary
 from segmint.pipeline.manifest import RUN_SOURCES, RUN_STAGES, RUNS
 from segmint.pipeline.run import QUALITY_FIELDS, QUALITY_SOURCES, QUARANTINE
 from segmint.project.loader import LoadedProject
+from segmint.project.spec_profile import LayerSpec
 from segmint.report import ReportData
-from segmint.report.data import SIZE_BUCKETS, TOP_HUBS
+from segmint.report.data import (
+    LAYER_AVERAGES,
+    LAYER_MIX_DIMENSIONS,
+    NO_PURCHASE,
+    REQUIRED_COLUMNS,
+    SIZE_BUCKETS,
+    TOP_HUBS,
+    UNASSIGNED,
+)
+from segmint.tags.evaluate import CUSTOMER_TAGS, TAG_CATALOG
+from segmint.traits.refresh import PROFILES
 
 HISTOGRAM_BINS = 20
+REPORT_ACTION = "report"
+"""The action the report's reads are audited as."""
+TAG_TYPE_ORDER = ("basic", "behaviour", "value", "need", "predictive")
+
+
+class _Reader:
+    """Published tables as one role may see them, each read (and audited) once.
+
+    A table that does not exist, or that the role may not read, comes back as None; denied
+    tables are listed in `hidden` so the report can say why a section is empty.
+    """
+
+    def __init__(self, policy: AccessPolicy, role: str) -> None:
+        self.policy = policy
+        self.engine = policy.engine
+        self.role = role
+        self.hidden: list[str] = []
+        self._tables: dict[str, ir.Table | None] = {}
+
+    def table(self, name: str) -> ir.Table | None:
+        if name not in self._tables:
+            self._tables[name] = None
+            if self.engine.exists(name):
+                # the profile's PII is never shown: leave it out, so it is not read or audited
+                columns = [
+                    c
+                    for c in self.engine.table(name).columns
+                    if name != PROFILES or self.policy.catalog.column(name, c).level != "pii"
+                ]
+                try:
+                    self._tables[name] = self.policy.read(
+                        name, self.role, action=REPORT_ACTION, columns=columns
+                    )
+                except AccessDeniedError:
+                    self.hidden.append(name)
+        return self._tables[name]
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """A small table in full (empty when missing or denied)."""
+        table = self.table(name)
+        return pd.DataFrame() if table is None else self.engine.to_pandas(table)
+
+    def summary(self, name: str, compute: Callable[[Engine], pd.DataFrame]) -> pd.DataFrame:
+        """A frame computed from stored values of `name`, then masked for the role."""
+        if not self.engine.exists(name):
+            return pd.DataFrame()
+        try:
+            self.policy.authorize(name, self.role, action=REPORT_ACTION)
+        except AccessDeniedError:
+            self.hidden.append(name)
+            return pd.DataFrame()
+        frame = compute(self.engine)
+        return self.policy.mask_frame(name, frame, self.role, action=REPORT_ACTION)
+
+
+def _with_columns(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """`frame` with every missing column added as missing values (a column the role may
+    not see, or a trait an older warehouse lacks); an empty frame stays as it is."""
+    if frame.empty:
+        return frame
+    missing = [c for c in columns if c not in frame.columns]
+    return frame.assign(**dict.fromkeys(missing, None)) if missing else frame
+
+
+def _required(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    return _with_columns(frame, REQUIRED_COLUMNS[name])
 
 
 def histogram(engine: Engine, column: ir.NumericValue, table: ir.Table) -> pd.DataFrame:
@@ -52,8 +138,11 @@ def histogram(engine: Engine, column: ir.NumericValue, table: ir.Table) -> pd.Da
     return frame[["bin_start", "bin_end", "customers"]]
 
 
-def _run_manifest(engine: Engine) -> dict[str, Any]:
-    runs = engine.table(RUNS)
+def _run_manifest(reader: _Reader) -> dict[str, Any]:
+    engine = reader.engine
+    runs = reader.table(RUNS)
+    if runs is None:
+        return {}
     latest = engine.to_pandas(
         runs.filter(runs.status == "succeeded").order_by(runs.started_at.desc()).limit(1)
     )
@@ -61,10 +150,13 @@ def _run_manifest(engine: Engine) -> dict[str, Any]:
         return {}
     row = latest.iloc[0].to_dict()
     run_id = row["run_id"]
-    stages = engine.table(RUN_STAGES)
-    sources = engine.table(RUN_SOURCES)
-    row["stages"] = engine.to_pandas(stages.filter(stages.run_id == run_id)).to_dict("records")
-    row["sources"] = engine.to_pandas(sources.filter(sources.run_id == run_id)).to_dict("records")
+    for key, name in (("stages", RUN_STAGES), ("sources", RUN_SOURCES)):
+        table = reader.table(name)
+        row[key] = (
+            []
+            if table is None
+            else engine.to_pandas(table.filter(table.run_id == run_id)).to_dict("records")
+        )
     for key in ("as_of", "started_at", "finished_at"):
         row[key] = str(row[key])
     return row
@@ -91,9 +183,13 @@ def _built_by(engine: Engine, run_id: str, name: str) -> bool:
     return bool(run_id) and engine.exists(name) and engine.exists(engine.run_table(run_id, name))
 
 
-def _identity(engine: Engine, run_id: str) -> _IdentityReport:
+def _identity(reader: _Reader, run_id: str) -> _IdentityReport:
     """The identity section: match rates, coverage, component sizes, hubs and accuracy."""
-    records = engine.table(IDENTITY_MAP)
+    engine = reader.engine
+    records = reader.table(IDENTITY_MAP)
+    if records is None:
+        empty = pd.DataFrame()
+        return _IdentityReport({}, empty, empty, empty, empty, empty, _evaluation(reader, run_id))
     resolved = records.filter(records.customer_id.notnull())
     presence = resolved.select("customer_id", "source").distinct()
     spread = presence.group_by("customer_id").aggregate(sources=presence.count())
@@ -161,15 +257,20 @@ def _identity(engine: Engine, run_id: str) -> _IdentityReport:
     )
     spread_frame = spread_frame.fillna(0).astype("int64")
 
-    hubs = engine.table(IDENTITY_HUBS)
-    summary["hub_reasons"] = _count_by(engine, hubs, "reason")
-    summary["hubs_blocked"] = sum(summary["hub_reasons"].values())
-    top_hubs = engine.to_pandas(
-        hubs.order_by([hubs.records.desc(), hubs.id_type, hubs.id_value]).limit(TOP_HUBS)
-    )
+    top_hubs = pd.DataFrame()
+    hubs = reader.table(IDENTITY_HUBS)
+    if hubs is not None:  # id_value arrives masked (or not at all) as the role says
+        summary["hub_reasons"] = _count_by(engine, hubs, "reason")
+        summary["hubs_blocked"] = sum(summary["hub_reasons"].values())
+        order = [hubs.records.desc(), hubs.id_type]
+        if "id_value" in hubs.columns:
+            order.append(hubs.id_value)
+        top_hubs = _required(
+            engine.to_pandas(hubs.order_by(order).limit(TOP_HUBS)), "identity_hubs"
+        )
 
-    if engine.exists(IDENTITY_SPLITS):  # absent from warehouses built before merge guards
-        splits = engine.table(IDENTITY_SPLITS)
+    splits = reader.table(IDENTITY_SPLITS)  # absent from warehouses built before merge guards
+    if splits is not None:
         # Each cut round adds rows; the first round (one identifier type cut) lists every
         # component that was over the member-id limit.
         cut = engine.to_pandas(
@@ -180,15 +281,14 @@ def _identity(engine: Engine, run_id: str) -> _IdentityReport:
         ).iloc[0]
         summary["components_split"] = int(cut["components"] or 0)
         summary["split_cut"] = "" if pd.isna(cut["cut"]) else str(cut["cut"])
-    if engine.exists(IDENTITY_HISTORY):
-        history = engine.table(IDENTITY_HISTORY)
+    history = reader.table(IDENTITY_HISTORY)
+    if history is not None:
         changes = _count_by(engine, history.filter(history.run_id == run_id), "reason")
         summary["merges"] = changes.get("merge", 0)
         summary["splits"] = changes.get("split", 0)
-    if _built_by(engine, run_id, IDENTITY_LINKS):
-        summary["probabilistic_links"] = int(engine.scalar(engine.table(IDENTITY_LINKS).count()))
-    if _built_by(engine, run_id, IDENTITY_REVIEW):
-        summary["review_pairs"] = int(engine.scalar(engine.table(IDENTITY_REVIEW).count()))
+    for key, name in (("probabilistic_links", IDENTITY_LINKS), ("review_pairs", IDENTITY_REVIEW)):
+        if _built_by(engine, run_id, name) and (table := reader.table(name)) is not None:
+            summary[key] = int(engine.scalar(table.count()))
 
     return _IdentityReport(
         summary=summary,
@@ -197,78 +297,256 @@ def _identity(engine: Engine, run_id: str) -> _IdentityReport:
         sizes=size_frame,
         spread=spread_frame,
         hubs=top_hubs,
-        evaluation=_evaluation(engine, run_id),
+        evaluation=_evaluation(reader, run_id),
     )
 
 
-def _evaluation(engine: Engine, run_id: str) -> pd.DataFrame:
+def _evaluation(reader: _Reader, run_id: str) -> pd.DataFrame:
     """The latest evaluation of run `run_id` per scope, overall first (empty if none)."""
-    if not run_id or not engine.exists(IDENTITY_EVALUATION):
+    log = reader.table(IDENTITY_EVALUATION) if run_id else None
+    if log is None:
         return pd.DataFrame()
-    log = engine.table(IDENTITY_EVALUATION)
     log = log.filter(log.run_id == run_id)
     if "evaluated_at" in log.columns:
         newest = ibis.row_number().over(group_by=log.scope, order_by=log.evaluated_at.desc())
         log = (
             log.mutate(newest_rank=newest).filter(lambda t: t.newest_rank == 0).drop("newest_rank")
         )
-    return engine.to_pandas(log.order_by([log.scope != OVERALL, log.scope]))
+    return _required(
+        reader.engine.to_pandas(log.order_by([log.scope != OVERALL, log.scope])),
+        "identity_evaluation",
+    )
+
+
+# -- RFM ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _RfmReport:
+    summary: dict[str, float]
+    histograms: dict[str, pd.DataFrame]
+    segments: pd.DataFrame
+    grid: pd.DataFrame
+
+
+def _rfm(reader: _Reader) -> _RfmReport:
+    """Headline figures, distributions, segments and the R×F grid, from the `rfm` table."""
+    report = _RfmReport({}, {}, pd.DataFrame(), pd.DataFrame())
+    rfm = reader.table("rfm")
+    if rfm is None:
+        return report
+    engine = reader.engine
+    has = set(rfm.columns)
+    totals: dict[str, ir.Scalar] = {"customers": rfm.count()}
+    if "monetary" in has:
+        totals["revenue"] = rfm.monetary.sum()
+    for name in ("recency_days", "frequency", "monetary"):
+        if name in has:
+            totals[f"median_{name}"] = rfm[name].median()
+    row = engine.to_pandas(rfm.aggregate(**totals)).iloc[0]
+    report.summary = {k: float(v or 0) for k, v in row.items()}
+    for name in ("recency_days", "frequency", "monetary"):
+        if name in has:
+            report.histograms[name] = histogram(engine, rfm[name], rfm)
+    if "segment" in has:
+        metrics: dict[str, ir.Scalar] = {"customers": rfm.count()}
+        for key, column, how in (
+            ("revenue", "monetary", "sum"),
+            ("avg_recency_days", "recency_days", "mean"),
+            ("avg_frequency", "frequency", "mean"),
+            ("avg_monetary", "monetary", "mean"),
+        ):
+            if column in has:
+                metrics[key] = getattr(rfm[column], how)()
+        segments = engine.to_pandas(rfm.group_by("segment").aggregate(**metrics))
+        segments = _required(segments, "segments")
+        if not segments.empty:
+            total_customers = max(report.summary["customers"], 1.0)
+            total_revenue = report.summary.get("revenue") or 1.0
+            segments["customer_share"] = segments["customers"] / total_customers
+            segments["revenue_share"] = segments["revenue"].astype("float64") / total_revenue
+            segments = segments.sort_values("revenue", ascending=False, na_position="last")
+        report.segments = segments.reset_index(drop=True)
+    if {"r_score", "f_score"} <= has:
+        cell: dict[str, ir.Scalar] = {"customers": rfm.count()}
+        if "monetary" in has:
+            cell["avg_monetary"] = rfm.monetary.mean()
+        grid = rfm.group_by(["r_score", "f_score"]).aggregate(**cell)
+        report.grid = _required(engine.to_pandas(grid.order_by(["r_score", "f_score"])), "rfm_grid")
+    return report
+
+
+# -- Value layers and tags ---------------------------------------------------------------------
+
+
+def _layer_key(profiles: ir.Table) -> ir.StringValue:
+    """The customer's value layer, or NO_PURCHASE / UNASSIGNED when it has none."""
+    layer: ir.StringValue = profiles.value_layer
+    buyer = profiles.frequency.fill_null(0) > 0 if "frequency" in profiles.columns else None
+    fallback = (
+        ibis.literal(NO_PURCHASE) if buyer is None else ibis.ifelse(buyer, UNASSIGNED, NO_PURCHASE)
+    )
+    return layer.fill_null(fallback)
+
+
+@dataclass
+class _LayerReport:
+    layers: pd.DataFrame
+    mix: pd.DataFrame
+    rfm: pd.DataFrame
+
+
+def _layers(reader: _Reader, definitions: list[LayerSpec]) -> _LayerReport:
+    """Per value layer: size, revenue and the mean of the traits that describe it."""
+    report = _LayerReport(pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    profiles = reader.table(PROFILES)
+    if profiles is None or "value_layer" not in profiles.columns:
+        return report
+    engine = reader.engine
+    has = set(profiles.columns)
+    keyed = profiles.mutate(_layer=_layer_key(profiles))
+    metrics: dict[str, ir.Scalar] = {"customers": keyed.count()}
+    if "monetary" in has:
+        metrics["revenue"] = keyed.monetary.sum()
+    for average in LAYER_AVERAGES:
+        trait = average.removeprefix("avg_")
+        if trait in has:
+            metrics[average] = keyed[trait].mean()
+    frame = engine.to_pandas(keyed.group_by("_layer").aggregate(**metrics))
+    frame = frame.rename(columns={"_layer": "value_layer"})
+    if frame.empty:
+        return report
+    frame = _with_columns(frame, ("revenue", *LAYER_AVERAGES))
+    known = {d.name: d for d in definitions}
+    order = [d.name for d in definitions]
+    order += sorted(set(frame["value_layer"]) - set(order) - {UNASSIGNED, NO_PURCHASE})
+    order += [UNASSIGNED, NO_PURCHASE]
+    rows = frame.set_index("value_layer")
+    present = [name for name in order if name in rows.index or name in known]
+    frame = (
+        rows.reindex(present)
+        .reset_index()
+        .assign(customers=lambda f: f["customers"].fillna(0).astype("int64"))
+    )
+    frame["label"] = [known[n].label if n in known else None for n in frame["value_layer"]]
+    frame["label_zh"] = [known[n].label_zh if n in known else None for n in frame["value_layer"]]
+    buying = frame["value_layer"] != NO_PURCHASE
+    buyers = int(frame.loc[buying, "customers"].sum())
+    frame["buyer_share"] = (frame["customers"] / buyers).where(buying) if buyers else None
+    revenue = pd.to_numeric(frame["revenue"], errors="coerce")
+    frame["revenue_share"] = revenue / revenue.sum() if revenue.sum() else None
+    report.layers = _required(frame, "layers")
+
+    mixes = []
+    for dimension in LAYER_MIX_DIMENSIONS:
+        if dimension in has:
+            counts = keyed.group_by(["_layer", keyed[dimension].cast("string").name("value")])
+            mixes.append(
+                engine.to_pandas(counts.aggregate(customers=keyed.count())).assign(
+                    dimension=dimension
+                )
+            )
+    if mixes:
+        mix = pd.concat(mixes, ignore_index=True).rename(columns={"_layer": "value_layer"})
+        report.mix = mix[list(REQUIRED_COLUMNS["layer_mix"])]
+
+    if "rfm_segment" in has:
+        cross = keyed.filter(keyed.rfm_segment.notnull())
+        report.rfm = engine.to_pandas(
+            cross.group_by([cross.rfm_segment.name("segment"), cross._layer.name("value_layer")])
+            .aggregate(customers=cross.count())
+            .order_by(["segment", "value_layer"])
+        )
+    return report
+
+
+@dataclass
+class _TagReport:
+    catalog: pd.DataFrame
+    layers: pd.DataFrame
+    summary: dict[str, float]
+
+
+def _tags(reader: _Reader) -> _TagReport:
+    """The tags the role may see, their members per value layer and headline counts."""
+    report = _TagReport(pd.DataFrame(), pd.DataFrame(), {})
+    catalog = reader.frame(TAG_CATALOG)
+    if catalog.empty or "tag" not in catalog.columns:
+        return report
+    if "sensitivity" in catalog.columns:  # the policy filters tag rows; never show more
+        allowed = reader.policy.allowed_levels(reader.role)
+        catalog = catalog[catalog["sensitivity"].isin(allowed)]
+    catalog = _required(catalog, "tag_catalog")
+    rank = {name: i for i, name in enumerate(TAG_TYPE_ORDER)}
+    catalog = catalog.assign(_rank=catalog["type"].map(rank).fillna(len(rank)))
+    catalog = catalog.sort_values(["_rank", "tag"]).drop(columns="_rank").reset_index(drop=True)
+    report.catalog = catalog
+    visible = [str(tag) for tag in catalog["tag"]]
+
+    engine = reader.engine
+    profiles = reader.table(PROFILES)
+    if profiles is not None:
+        report.summary["profiles"] = float(engine.scalar(profiles.count()))
+    members = reader.table(CUSTOMER_TAGS)
+    if members is None or not visible:
+        return report
+    members = members.filter(members.tag.isin(visible))
+    counts = engine.to_pandas(
+        members.aggregate(
+            memberships=members.count(), tagged_customers=members.customer_id.nunique()
+        )
+    ).iloc[0]
+    report.summary.update({k: float(v or 0) for k, v in counts.items()})
+    if profiles is not None and "value_layer" in profiles.columns:
+        keyed = profiles.select("customer_id", value_layer=_layer_key(profiles))
+        joined = members.join(keyed, "customer_id")
+        report.layers = engine.to_pandas(
+            joined.group_by(["tag", "value_layer"])
+            .aggregate(customers=joined.count())
+            .order_by(["tag", "value_layer"])
+        )
+    return report
 
 
 def build_report_data(
-    engine: Engine, project: LoadedProject, lang: Literal["en", "zh"] = "en"
+    engine: Engine,
+    project: LoadedProject,
+    lang: Literal["en", "zh"] = "en",
+    role: str | None = None,
+    actor: str | None = None,
 ) -> ReportData:
-    """Everything the HTML report shows, from the latest published build."""
-    run = _run_manifest(engine)
-    identity = _identity(engine, str(run.get("run_id") or ""))
-    identity.summary["project_file"] = project.path.name
+    """Everything the HTML report shows, from the latest published build, as `role` sees it.
 
-    rfm_summary: dict[str, float] = {}
-    histograms: dict[str, pd.DataFrame] = {}
-    segments = pd.DataFrame()
-    grid = pd.DataFrame()
-    if engine.exists("rfm"):
-        rfm = engine.table("rfm")
-        totals = engine.to_pandas(
-            rfm.aggregate(
-                customers=rfm.count(),
-                revenue=rfm.monetary.sum(),
-                median_recency_days=rfm.recency_days.median(),
-                median_frequency=rfm.frequency.median(),
-                median_monetary=rfm.monetary.median(),
-            )
-        ).iloc[0]
-        rfm_summary = {k: float(v or 0) for k, v in totals.items()}
-        for name in ("recency_days", "frequency", "monetary"):
-            histograms[name] = histogram(engine, rfm[name], rfm)
-        segments = engine.to_pandas(
-            rfm.group_by("segment")
-            .aggregate(
-                customers=rfm.count(),
-                revenue=rfm.monetary.sum(),
-                avg_recency_days=rfm.recency_days.mean(),
-                avg_frequency=rfm.frequency.mean(),
-                avg_monetary=rfm.monetary.mean(),
-            )
-            .order_by(ibis.desc("revenue"))
-        )
-        total_customers = max(rfm_summary["customers"], 1.0)
-        total_revenue = rfm_summary["revenue"] or 1.0
-        segments["customer_share"] = segments["customers"] / total_customers
-        segments["revenue_share"] = segments["revenue"] / total_revenue
-        grid = engine.to_pandas(
-            rfm.group_by(["r_score", "f_score"])
-            .aggregate(customers=rfm.count(), avg_monetary=rfm.monetary.mean())
-            .order_by(["r_score", "f_score"])
-        )
+    Args:
+        engine: The project's open warehouse.
+        project: The loaded project (its access roles, layer definitions and file name).
+        lang: Report language.
+        role: The access role to read as; None is the project's ``access.default_role``.
+        actor: Who the audit log names (default: the operating-system user).
+
+    Raises:
+        ConfigError: `role` is not one of the project's roles.
+    """
+    policy = AccessPolicy.for_project(project, engine, actor)
+    name, _spec = policy.role(role)
+    reader = _Reader(policy, name)
+    run = _run_manifest(reader)
+    identity = _identity(reader, str(run.get("run_id") or ""))
+    identity.summary["project_file"] = project.path.name
+    rfm = _rfm(reader)
+    layers = _layers(reader, list(project.spec.layers.definitions))
+    tags = _tags(reader)
 
     quality = project.spec.quality
     return ReportData(
         project_name=project.spec.name,
         run=run,
-        quality_sources=engine.to_pandas(engine.table(QUALITY_SOURCES)),
-        quality_fields=engine.to_pandas(engine.table(QUALITY_FIELDS)),
-        quarantine_top=quarantine_summary(engine, QUARANTINE, top=15),
+        quality_sources=_required(reader.frame(QUALITY_SOURCES), "quality_sources"),
+        quality_fields=_required(reader.frame(QUALITY_FIELDS), "quality_fields"),
+        quarantine_top=_required(
+            reader.summary(QUARANTINE, lambda e: quarantine_summary(e, QUARANTINE, top=15)),
+            "quarantine_top",
+        ),
         thresholds={
             "completeness_min": quality.completeness_min,
             "validity_min": quality.validity_min,
@@ -281,9 +559,17 @@ def build_report_data(
         identity_spread=identity.spread,
         identity_hubs=identity.hubs,
         identity_evaluation=identity.evaluation,
-        rfm_summary=rfm_summary,
-        rfm_histograms=histograms,
-        segments=segments,
-        rfm_grid=grid,
+        rfm_summary=rfm.summary,
+        rfm_histograms=rfm.histograms,
+        segments=rfm.segments,
+        rfm_grid=rfm.grid,
+        rfm_layers=layers.rfm,
+        layers=layers.layers,
+        layer_mix=layers.mix,
+        tag_catalog=tags.catalog,
+        tag_layers=tags.layers,
+        tag_summary=tags.summary,
+        role=name,
+        hidden_tables=tuple(reader.hidden),
         lang=lang,
     )

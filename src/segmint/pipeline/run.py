@@ -122,8 +122,17 @@ class PipelineRun:
     def _rows(self, run_table: str) -> int:
         return int(self.engine.scalar(self.engine.table(run_table).count()))
 
-    def execute(self, report_path: Path | None = None) -> RunManifest:
-        """Run every stage, publish atomically, and return the manifest."""
+    def execute(
+        self,
+        report_path: Path | None = None,
+        report_role: str | None = None,
+        actor: str | None = None,
+    ) -> RunManifest:
+        """Run every stage, publish atomically, and return the manifest.
+
+        The report is written as `report_role` may see the tables (default: the project's
+        default role); its reads are audited as `actor`.
+        """
         try:
             self._run_stages()
             with self._stage("publish", 1) as record:
@@ -148,7 +157,10 @@ class PipelineRun:
 
             with self._stage("report", 1):
                 lang = self.project.spec.report.lang
-                write_report(build_report_data(self.engine, self.project, lang), report_path)
+                data = build_report_data(
+                    self.engine, self.project, lang, role=report_role, actor=actor
+                )
+                write_report(data, report_path)
                 self.manifest.report = str(report_path.resolve())
                 self.progress.advance()
         return self.manifest

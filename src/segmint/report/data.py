@@ -15,6 +15,23 @@ import pandas as pd
 from segmint.errors import SegmintError
 from segmint.report.i18n import LANGS
 
+LAYER_AVERAGES: tuple[str, ...] = (
+    "avg_frequency",
+    "avg_aov",
+    "avg_recency_days",
+    "avg_online_share",
+    "avg_discount_share",
+    "avg_categories",
+    "avg_interaction_trend",
+)
+"""The per-layer profile: mean of each trait, named ``avg_<trait>``."""
+NO_PURCHASE = "_no_purchase"
+"""The ``value_layer`` key of customers without a paid order (no layer)."""
+UNASSIGNED = "_unassigned"
+"""The ``value_layer`` key of buyers no layer definition caught."""
+LAYER_MIX_DIMENSIONS: tuple[str, ...] = ("city_tier", "age_band")
+"""Traits whose most common values describe each layer (``layer_mix.dimension``)."""
+
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "quality_sources": (
         "source",
@@ -58,6 +75,31 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "identity_spread": ("sources", "customers"),
     "identity_hubs": ("id_type", "id_value", "reason", "partners", "member_ids", "records"),
     "identity_evaluation": ("scope", "precision", "recall", "f1"),
+    "tag_catalog": (
+        "tag",
+        "type",
+        "owner",
+        "sensitivity",
+        "refresh",
+        "rule",
+        "customers",
+        "coverage",
+        "gained",
+        "lost",
+    ),
+    "tag_layers": ("tag", "value_layer", "customers"),
+    "layers": (
+        "value_layer",
+        "label",
+        "label_zh",
+        "customers",
+        "buyer_share",
+        "revenue",
+        "revenue_share",
+        *LAYER_AVERAGES,
+    ),
+    "layer_mix": ("value_layer", "dimension", "value", "customers"),
+    "rfm_layers": ("segment", "value_layer", "customers"),
 }
 """Columns each non-empty table must have."""
 
@@ -124,6 +166,22 @@ class ReportData:
         segments: One row per RFM segment with sizes, shares and averages.
         rfm_grid: One row per (``r_score``, ``f_score``) with ``customers`` and
             ``avg_monetary``.
+        rfm_layers: Customers per (RFM ``segment``, ``value_layer``), from ``profiles``.
+        layers: One row per value layer in definition order, then :data:`UNASSIGNED` and
+            :data:`NO_PURCHASE` when they have customers: ``label`` / ``label_zh`` (from the
+            project's layer definitions), ``customers``, ``buyer_share`` (of customers with
+            a paid order; missing for :data:`NO_PURCHASE`), ``revenue`` (sum of monetary),
+            ``revenue_share`` and the layer's profile :data:`LAYER_AVERAGES`.
+        layer_mix: Customers per (``value_layer``, ``dimension``, ``value``) for each trait
+            in :data:`LAYER_MIX_DIMENSIONS` the role may see (``value`` as text).
+        tag_catalog: One row per tag the role may see, as in the ``tag_catalog`` table:
+            ``tag``, ``type``, ``description``, ``label_zh``, ``owner``, ``sensitivity``,
+            ``refresh``, ``rule``, ``customers``, ``coverage`` (0–1), ``gained``, ``lost``.
+        tag_layers: Members per (``tag``, ``value_layer``) for the tags in ``tag_catalog``.
+        tag_summary: ``profiles`` (customers profiled), ``tagged_customers`` (holding at least
+            one visible tag) and ``memberships`` (customer–tag pairs).
+        role: The access role the report was built as ("" when not known).
+        hidden_tables: Tables the role may not read; their sections say so.
         lang: ``"en"`` or ``"zh"``.
     """
 
@@ -144,6 +202,14 @@ class ReportData:
     identity_spread: pd.DataFrame = field(default_factory=_empty_frame)
     identity_hubs: pd.DataFrame = field(default_factory=_empty_frame)
     identity_evaluation: pd.DataFrame = field(default_factory=_empty_frame)
+    rfm_layers: pd.DataFrame = field(default_factory=_empty_frame)
+    layers: pd.DataFrame = field(default_factory=_empty_frame)
+    layer_mix: pd.DataFrame = field(default_factory=_empty_frame)
+    tag_catalog: pd.DataFrame = field(default_factory=_empty_frame)
+    tag_layers: pd.DataFrame = field(default_factory=_empty_frame)
+    tag_summary: dict[str, float] = field(default_factory=dict)
+    role: str = ""
+    hidden_tables: tuple[str, ...] = ()
     lang: Literal["en", "zh"] = "en"
 
     def __post_init__(self) -> None:

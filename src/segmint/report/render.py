@@ -57,6 +57,8 @@ from segmint.report.fmt import (
 )
 from segmint.report.i18n import segment_label, status_label, t
 from segmint.report.identity import identity_section
+from segmint.report.layers import layers_section, segment_layer_chart
+from segmint.report.tags import tags_section
 
 MAX_FINDINGS = 6
 
@@ -166,6 +168,7 @@ def _context(data: ReportData) -> dict[str, Any]:
         "html_lang": "zh-CN" if lang == "zh" else "en",
         "tr": tr,
         "project_name": clean_label(data.project_name),
+        "role": clean_label(data.role),
         "header": _header(data, tr),
         "summary": _summary(data, tr, quality, segments),
         "run": _run(data, tr),
@@ -173,6 +176,8 @@ def _context(data: ReportData) -> dict[str, Any]:
         "identity": identity_section(data, tr),
         "rfm": _rfm(data, tr),
         "segments": segments,
+        "layers": layers_section(data, tr),
+        "tags": tags_section(data, tr),
         "footer": tr("generated_by", version=_version(), run_id=run_id),
     }
 
@@ -200,6 +205,8 @@ def _header(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
         (tr("duration"), duration, None),
         (tr("config_hash"), config_hash[:12], config_hash),
     ]
+    if data.role:
+        meta.append((tr("role"), clean_label(data.role), None))
     return {
         "status": status_text,
         "status_tone": status_tone,
@@ -562,7 +569,12 @@ def _rfm(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
                 )
             )
         )
-    return {"kpis": kpis, "histograms": histograms, "heatmap": Markup(_rf_heatmap(data, tr))}
+    return {
+        "kpis": kpis,
+        "histograms": histograms,
+        "heatmap": Markup(_rf_heatmap(data, tr)),
+        "segment_layers": Markup(segment_layer_chart(data, tr)),
+    }
 
 
 def _rf_heatmap(data: ReportData, tr: Callable[..., str]) -> str:
@@ -767,4 +779,11 @@ def _summary(
         "findings": quality["findings"],
         "findings_more": quality["findings_more"],
         "all_passed": failed == 0 and passed > 0,
+        "access_note": tr(
+            "hidden_note",
+            role=clean_label(data.role),
+            tables=", ".join(clean_label(name) for name in data.hidden_tables),
+        )
+        if data.hidden_tables
+        else "",
     }
