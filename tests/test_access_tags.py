@@ -121,3 +121,27 @@ def test_tag_catalogue_json_from_cli_respects_the_role(built: Project) -> None:
     assert result.exit_code == 0, result.output
     names = {row["tag"] for row in json.loads(result.stdout)}
     assert names & set(TAGS) == _visible("marketer")
+
+
+def test_a_bad_tag_rule_fails_the_run_at_once_naming_tag_and_position(tmp_path: Path) -> None:
+    path = write_mini_project(tmp_path / "bad")
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec["tags"] = {
+        "definitions": [
+            {
+                "name": "weekend_typo",
+                "type": "behaviour",
+                "description": "A typo in a column name.",
+                "rule": "frequency >= 3 and weekend_shar >= 0.5",
+            }
+        ]
+    }
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    result = runner.invoke(app, ["run", str(path), "--no-report"])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "tag 'weekend_typo'" in message and "column 20" in message, message
+    assert "weekend_share" in message  # did you mean
+    # the failed run is logged, nothing was ingested
+    published = set(Project.load(path).tables(role="admin"))
+    assert published <= {"runs", "run_stages", "run_sources", "access_audit"}, published

@@ -402,25 +402,25 @@ def test_three_implementations_agree(
             n: (c.rows_read, c.rows_loaded, c.rows_quarantined) for n, c in summary.sources.items()
         } == counts, summary.impl
 
-    quarantine = _quarantined(segmint.table("quarantine"), "line")
+    quarantine = _quarantined(segmint.table("quarantine", role="admin"), "line")
     assert quarantine, "the dataset should exercise the quarantine"
     assert _quarantined(panda.quarantine, "_line") == quarantine
     assert _quarantined(sql.con.execute("SELECT * FROM quarantine").df(), "_line") == quarantine
 
-    identity = segmint.table("identity_map")
+    identity = segmint.table("identity_map", role="admin")
     customers = identity.customer_id.nunique()
     assert panda.summary.customers == customers
     assert sql.summary.customers == customers
     unresolved = int(identity.customer_id.isna().sum())
     assert panda.summary.unresolved == sql.summary.unresolved == unresolved
-    hubs = segmint.table("identity_hubs")
+    hubs = segmint.table("identity_hubs", role="admin")
     reasons = hubs.reason.value_counts().to_dict()
     assert panda.summary.hub_reasons == sql.summary.hub_reasons == reasons
     hub_values = sorted(zip(hubs.id_type, hubs.id_value, strict=True))
     assert sorted(zip(panda.hubs.id_type, panda.hubs.id_value, strict=True)) == hub_values
     sql_hubs = sql.con.execute("SELECT id_type, id_value FROM identity_hubs").fetchall()
     assert sorted(sql_hubs) == hub_values
-    splits = segmint.table("identity_splits")
+    splits = segmint.table("identity_splits", role="admin")
     first_cut = spec.identifiers[-1]
     split = int((splits.cut == first_cut).sum())
     assert panda.summary.components_split == sql.summary.components_split == split
@@ -430,7 +430,7 @@ def test_three_implementations_agree(
         assert reasons == {"deny-list": 1, "too many member ids": 1}
         assert customers == 8  # M1-M4 apart, M5, M6, M7+M8+O4, M9+O5 (m9), M10
 
-    expected = _by_first_record(identity, segmint.table("rfm"))
+    expected = _by_first_record(identity, segmint.table("rfm", role="admin"))
     assert len(expected) > 0
     assert _by_first_record(panda.identity, panda.rfm) == expected
     assert (
@@ -440,11 +440,11 @@ def test_three_implementations_agree(
         )
         == expected
     )
-    quality = segmint.table("quality_sources")
+    quality = segmint.table("quality_sources", role="admin")
     orphans = dict(zip(quality.source, quality.orphans.astype(int), strict=True))
     assert panda.summary.orphans == orphans
     assert sql.summary.orphans == orphans
-    segments = segmint.table("rfm").segment.value_counts().to_dict()
+    segments = segmint.table("rfm", role="admin").segment.value_counts().to_dict()
     assert panda.summary.segments == segments
     assert sql.summary.segments == segments
 

@@ -217,7 +217,7 @@ def test_planted_hubs_are_blocked(company: tuple[Project, Path]) -> None:
     project, out = company
     planted = pd.read_csv(out / "truth" / "hubs.csv")
     big = planted[planted["persons"] >= 3]
-    hubs = project.table("identity_hubs")
+    hubs = project.table("identity_hubs", role="admin")
     blocked = set(zip(hubs["id_type"], hubs["id_value"], strict=True))
     missed = [
         (r.id_type, r.value, r.kind, r.persons)
@@ -241,12 +241,12 @@ def test_growing_data_keeps_customer_ids(company: tuple[Project, Path], tmp_path
     path.write_text(yaml.safe_dump(early, allow_unicode=True), encoding="utf-8")
     project = Project.load(path)
     project.run(report=False)
-    before = project.table("identity_map")
+    before = project.table("identity_map", role="admin")
     path.write_text(yaml.safe_dump(full, allow_unicode=True), encoding="utf-8")
     project = Project.load(path)
     project.run(report=False)
-    after = project.table("identity_map")
-    history = project.table("identity_history")
+    after = project.table("identity_map", role="admin")
+    history = project.table("identity_history", role="admin")
 
     both = before.merge(after, on=["source", "record_key"], suffixes=("_before", "_after"))
     both = both.dropna(subset=["customer_id_before"])

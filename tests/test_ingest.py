@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def _quarantine(project: Project) -> set[tuple[str, int, str]]:
-    frame = project.table("quarantine")
+    frame = project.table("quarantine", role="admin")
     return {(r.source, int(r.line), r.rule) for r in frame.itertuples()}
 
 
@@ -33,7 +33,7 @@ def test_each_rule_quarantines_exactly_its_planted_row(mini_project: Path) -> No
 def test_quarantine_keeps_the_raw_row_file_and_message(mini_project: Path) -> None:
     project = Project.load(mini_project)
     project.run(report=False)
-    q = project.table("quarantine").set_index(["source", "line"])
+    q = project.table("quarantine", role="admin").set_index(["source", "line"])
     negative = q.loc[("orders", 5)]
     assert negative["file"].endswith("orders.csv")
     assert negative["field"] == "amount"
@@ -46,10 +46,10 @@ def test_quarantine_keeps_the_raw_row_file_and_message(mini_project: Path) -> No
 def test_conservation_per_source(mini_project: Path) -> None:
     project = Project.load(mini_project)
     manifest = project.run(report=False)
-    quarantine = project.table("quarantine")
+    quarantine = project.table("quarantine", role="admin")
     for source in manifest.sources:
         in_quarantine = int((quarantine["source"] == source.source).sum())
-        loaded = int((project.table(source.entity)["source"] == source.source).sum())
+        loaded = int((project.table(source.entity, role="admin")["source"] == source.source).sum())
         assert source.rows_read == source.rows_loaded + source.rows_quarantined
         assert (loaded, in_quarantine) == (source.rows_loaded, source.rows_quarantined)
     assert {s.source: s.rows_read for s in manifest.sources} == {"crm": 13, "orders": 18}
@@ -65,21 +65,21 @@ def test_gbk_file_is_detected_and_decoded(mini_project: Path) -> None:
 def test_orphans_are_kept_and_flagged(mini_project: Path) -> None:
     project = Project.load(mini_project)
     project.run(report=False)
-    orders = project.table("orders").set_index("order_id")
+    orders = project.table("orders", role="admin").set_index("order_id")
     assert not orders.loc["O12", "has_customer_record"]  # member M999 is not in the CRM
     assert orders.loc["O13", "has_customer_record"]  # phone-only order matches M001's phone
-    quality = project.table("quality_sources").set_index("source")
+    quality = project.table("quality_sources", role="admin").set_index("source")
     assert quality.loc["orders", "orphans"] == 1
 
 
 def test_placeholder_phone_is_a_hub_and_links_nothing(mini_project: Path) -> None:
     project = Project.load(mini_project)
     project.run(report=False)
-    hubs = project.table("identity_hubs")
+    hubs = project.table("identity_hubs", role="admin")
     assert list(zip(hubs["id_value"], hubs["reason"], strict=True)) == [
         ("+8613800000000", "deny-list")
     ]
-    ids = project.table("identity_map").set_index("record_key")["customer_id"]
+    ids = project.table("identity_map", role="admin").set_index("record_key")["customer_id"]
     assert ids["M010"] != ids["M011"]
     assert ids["O13"] == ids["M001"]  # a real shared phone does link
 
@@ -87,13 +87,13 @@ def test_placeholder_phone_is_a_hub_and_links_nothing(mini_project: Path) -> Non
 def test_values_are_normalised_on_load(mini_project: Path) -> None:
     project = Project.load(mini_project)
     project.run(report=False)
-    crm = project.table("customers").set_index("customer_key")
+    crm = project.table("customers", role="admin").set_index("customer_key")
     assert crm.loc["M002", "phone"] == "+8613900001111"
     assert crm.loc["M002", "email"] == "li.na@example.com"
     assert crm.loc["M003", "phone"] == "+8613712345678"  # full-width digits
     assert crm.loc["M001", "gender"] == "M"  # 男 recoded
     assert crm.loc["M008", "email"] == "wg2@example.com"  # the newer version won the conflict
-    orders = project.table("orders").set_index("order_id")
+    orders = project.table("orders", role="admin").set_index("order_id")
     assert float(orders.loc["O3", "amount"]) == 300.0
     assert str(orders.loc["O2", "ordered_at"]) == "2026-10-25 00:00:00"
 
@@ -102,11 +102,12 @@ def test_rerun_is_idempotent(mini_project: Path) -> None:
     project = Project.load(mini_project)
     project.run(report=False)
     first = {
-        t: project.table(t) for t in ("customers", "orders", "quarantine", "identity_map", "rfm")
+        t: project.table(t, role="admin")
+        for t in ("customers", "orders", "quarantine", "identity_map", "rfm")
     }
     project.run(report=False)
     for name, before in first.items():
-        after = project.table(name)
+        after = project.table(name, role="admin")
         cols = [c for c in before.columns if c != "run_id"]
         a = before[cols].sort_values(cols[:3]).reset_index(drop=True)
         b = after[cols].sort_values(cols[:3]).reset_index(drop=True)
@@ -120,7 +121,7 @@ def test_failed_stage_leaves_last_good_tables(
 ) -> None:
     project = Project.load(mini_project)
     good = project.run(report=False)
-    rfm_before = project.table("rfm")
+    rfm_before = project.table("rfm", role="admin")
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("planted failure")
@@ -128,7 +129,7 @@ def test_failed_stage_leaves_last_good_tables(
     monkeypatch.setattr(run_module, "rfm_table", explode)
     with pytest.raises(StageError, match="stage rfm failed: RuntimeError: planted failure"):
         project.run(report=False)
-    pd.testing.assert_frame_equal(project.table("rfm"), rfm_before)
+    pd.testing.assert_frame_equal(project.table("rfm", role="admin"), rfm_before)
     runs = project.last_run()
     assert list(runs["status"]) == ["failed", "succeeded"]
     assert "planted failure" in runs.iloc[0]["error"]
@@ -148,7 +149,9 @@ def test_missing_file_fails_the_run_and_names_it(mini_project: Path) -> None:
     _rewrite_source(mini_project, path="data/nope.csv")
     with pytest.raises(SourceReadError, match=r"data/nope.csv: file not found"):
         Project.load(mini_project).run(report=False)
-    assert len(Project.load(mini_project).table("orders")) == 8  # last good build still there
+    assert (
+        len(Project.load(mini_project).table("orders", role="admin")) == 8
+    )  # last good build still there
 
 
 def test_wrong_declared_encoding_is_one_clear_error(mini_project: Path) -> None:
@@ -200,7 +203,7 @@ def test_glob_sources_and_tsv(tmp_path: Path) -> None:
         str(tmp_path / "d" / "b.tsv"),
     ]
     assert (manifest.sources[0].rows_loaded, manifest.sources[0].rows_quarantined) == (1, 1)
-    q = project.table("quarantine")
+    q = project.table("quarantine", role="admin")
     assert q.iloc[0]["file"].endswith("b.tsv") and q.iloc[0]["line"] == 2
 
 
@@ -251,6 +254,6 @@ def test_a_warehouse_table_can_be_a_source(mini_project: Path) -> None:
         1,
         1,
     )
-    q = project.table("quarantine")
+    q = project.table("quarantine", role="admin")
     row = q[q["source"] == "crm_table"].iloc[0]
     assert (row["file"], row["line"], row["rule"]) == ("crm_extract", 2, "malformed_phone")

@@ -129,7 +129,7 @@ def _edit(project_dir: Path) -> None:
     crm.write_bytes("".join(lines).encode(encoding))
 
 
-def test_incremental_refresh_equals_a_full_rebuild(
+def test_incremental_refresh_equals_a_full_rebuild_and_history_follows(
     company: tuple[Project, Path], tmp_path: Path
 ) -> None:
     _, source_dir = company
@@ -138,8 +138,10 @@ def test_incremental_refresh_equals_a_full_rebuild(
     shutil.copytree(source_dir, inc_dir, ignore=shutil.ignore_patterns("*.duckdb*", "*.html"))
     incremental = Project.load(inc_dir / "segmint.yml")
     incremental.run(as_of=AS_OF, report=False)
+    first = incremental.table("customer_tags", role="admin")
     _edit(inc_dir)
     manifest = incremental.run(as_of=later, report=False)
+    _check_history(incremental, first, later)
     note = next(n for n in manifest.notes if n.startswith("profile:"))
     assert "incremental" in note, note
     meta = incremental.table("profile_meta", role="admin").iloc[0]
@@ -166,17 +168,8 @@ def test_incremental_refresh_equals_a_full_rebuild(
     )
 
 
-def test_tag_history_records_gains_and_losses(
-    company: tuple[Project, Path], tmp_path: Path
-) -> None:
-    _, source_dir = company
-    work = tmp_path / "history"
-    shutil.copytree(source_dir, work, ignore=shutil.ignore_patterns("*.duckdb*", "*.html"))
-    project = Project.load(work / "segmint.yml")
-    project.run(as_of=AS_OF, report=False)
-    first = project.table("customer_tags", role="admin")
-    later = AS_OF + dt.timedelta(days=35)
-    project.run(as_of=later, report=False)
+def _check_history(project: Project, first: pd.DataFrame, later: dt.datetime) -> None:
+    """tag_history opened the spells gained and closed those lost at the second run."""
     second = project.table("customer_tags", role="admin")
     history = project.table("tag_history", role="admin")
     before = set(zip(first["customer_id"], first["tag"], strict=True))
@@ -190,8 +183,7 @@ def test_tag_history_records_gains_and_losses(
     closed = history[history["valid_to"] == pd.Timestamp(later)]
     assert set(zip(closed["customer_id"], closed["tag"], strict=True)) == lost
     catalog = project.table("tag_catalog", role="admin").set_index("tag")
-    per_tag_gained = pd.Series([t for _, t in gained]).value_counts()
-    for tag, count in per_tag_gained.items():
+    for tag, count in pd.Series([t for _, t in gained]).value_counts().items():
         assert catalog.loc[tag, "gained"] == count
 
 

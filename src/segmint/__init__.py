@@ -4,6 +4,7 @@ The public API is a thin layer of re-exports; the work lives in the stage packag
 """
 
 from segmint.errors import (
+    AccessDeniedError,
     BackendCapabilityError,
     ConfigError,
     DataQualityError,
@@ -12,6 +13,7 @@ from segmint.errors import (
     SourceReadError,
     StageError,
     TableNotFoundError,
+    TagRuleError,
 )
 from segmint.pipeline.project import Project
 from segmint.pipeline.run import RunManifest
@@ -19,6 +21,7 @@ from segmint.pipeline.run import RunManifest
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccessDeniedError",
     "BackendCapabilityError",
     "ConfigError",
     "DataQualityError",
@@ -29,5 +32,6 @@ __all__ = [
     "SourceReadError",
     "StageError",
     "TableNotFoundError",
+    "TagRuleError",
     "__version__",
 ]

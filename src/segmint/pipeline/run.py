@@ -26,7 +26,7 @@ from segmint.ingest.stage import QUARANTINE_SCHEMA, SourceLoad, ingest_source
 from segmint.pipeline.manifest import RunManifest, SourceRecord, StageRecord, new_run_id
 from segmint.project.loader import LoadedProject
 from segmint.tags.evaluate import CUSTOMER_TAGS, TAG_CATALOG, TAG_HISTORY, PreviousTags
-from segmint.tags.stage import build_tags
+from segmint.tags.stage import build_tags, check_rules
 from segmint.traits.profile import ProfileInputs
 from segmint.traits.refresh import (
     PROFILE_FINGERPRINTS,
@@ -168,6 +168,7 @@ class PipelineRun:
     def _run_stages(self) -> None:
         spec = self.project.spec
         engine = self.engine
+        check_rules(spec)
         loads: list[SourceLoad] = []
         with self._stage("ingest", len(spec.sources)) as record:
             for source in spec.sources:

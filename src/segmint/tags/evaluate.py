@@ -128,22 +128,29 @@ def membership(
     as_of: dt.datetime,
     project_dir: Path,
 ) -> ir.Table:
-    """(customer_id, tag) for every tag a customer holds."""
+    """(customer_id, tag) for every tag a customer holds.
+
+    Due tags are evaluated in one pass over the profile (an array of the names whose rule
+    holds, unnested), not one scan per tag; tags not due keep last run's members.
+    """
     parts = []
-    for tag in tags:
-        if tag.name in due:
-            condition = tag_condition(tag, profile, as_of, project_dir)
-            parts.append(
-                profile.filter(condition).select("customer_id", tag=ibis.literal(tag.name))
+    names = [
+        ibis.ifelse(tag_condition(tag, profile, as_of, project_dir), tag.name, ibis.null("string"))
+        for tag in tags
+        if tag.name in due
+    ]
+    if names:
+        held = profile.select("customer_id", tag=ibis.array(names).unnest())
+        parts.append(held.filter(held.tag.notnull()))
+    kept_names = [tag.name for tag in tags if tag.name not in due]
+    if kept_names:
+        assert previous.members is not None
+        kept = previous.members.filter(previous.members.tag.isin(kept_names))
+        parts.append(
+            kept.join(profile.select("customer_id"), "customer_id", how="semi").select(
+                "customer_id", "tag"
             )
-        else:
-            assert previous.members is not None
-            kept = previous.members.filter(previous.members.tag == tag.name)
-            parts.append(
-                kept.join(profile.select("customer_id"), "customer_id", how="semi").select(
-                    "customer_id", "tag"
-                )
-            )
+        )
     if not parts:
         return ibis.memtable(
             pd.DataFrame({"customer_id": pd.Series([], dtype=object), "tag": []}),

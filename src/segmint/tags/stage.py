@@ -7,6 +7,7 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
 import ibis.expr.types as ir
 
 from segmint.engine.engine import Engine, table_name
@@ -14,6 +15,7 @@ from segmint.errors import ConfigError
 from segmint.project.spec import ProjectSpec
 from segmint.project.spec_profile import TagSpec
 from segmint.tags.catalogue import DEFAULT_TAGS, generated_tags, project_tags
+from segmint.tags.dsl import check_rule
 from segmint.tags.evaluate import (
     CUSTOMER_TAGS,
     TAG_CATALOG,
@@ -24,6 +26,7 @@ from segmint.tags.evaluate import (
     history,
     membership,
 )
+from segmint.traits.catalog import TRAITS
 
 
 @dataclass
@@ -99,3 +102,19 @@ def build_tags(
         evaluated=len(due),
         memberships=int(engine.scalar(members.count())),
     )
+
+
+def check_rules(spec: ProjectSpec) -> None:
+    """Type-check every tag and layer rule against the profile's columns, before any work.
+
+    A typo in a rule then fails the run at once (naming the tag, line and column) instead of
+    after ingest and identity.
+    """
+    profile = ibis.schema({t.name: t.dtype for t in TRAITS})
+    without_layer = ibis.schema({t.name: t.dtype for t in TRAITS if t.name != "value_layer"})
+    for layer in spec.layers.definitions:
+        if layer.rule is not None:
+            check_rule(layer.rule, without_layer, name=f"layer {layer.name}")
+    for tag in catalogue(spec):
+        if tag.rule is not None:
+            check_rule(tag.rule, profile, name=tag.name)
