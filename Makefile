@@ -44,6 +44,7 @@ test: install java lint
 
 bench: install java
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/profiles.py
 
 # Re-pin every dependency (run after editing pyproject.toml).
 lock:

@@ -39,7 +39,8 @@ def order_history(bought: ir.Table, offset_hours: float) -> ir.Table:
         _discounted=bought.discount_amount.fill_null(0) > 0,
         _epoch=bought.ordered_at.epoch_seconds().cast("float64"),
     )
-    prev = orders._epoch.lag().over(group_by="customer_id", order_by=["_epoch", "order_id"])
+    # gaps do not depend on how orders at the same second are ordered: no tie-break needed
+    prev = orders._epoch.lag().over(group_by="customer_id", order_by="_epoch")
     orders = orders.mutate(_gap_days=(orders._epoch - prev) / 86400.0)
     per = orders.group_by("customer_id").aggregate(
         first_order_at=orders.ordered_at.min(),

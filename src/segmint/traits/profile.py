@@ -137,10 +137,13 @@ def history_state(
     if not parts:
         return _empty_state()
 
-    universe = ibis.union(*(p.select("customer_id") for p, _ in parts), distinct=True)
-    state = universe
-    for part, _ in parts:
-        state = state.left_join(part, "customer_id").drop("customer_id_right")
+    # full outer joins read each part once (a union of ids first would read each twice)
+    state = parts[0][0]
+    for part, _ in parts[1:]:
+        joined = state.outer_join(part, "customer_id")
+        state = joined.mutate(
+            customer_id=joined.customer_id.fill_null(joined.customer_id_right)
+        ).drop("customer_id_right")
     firsts = [state[col] for _, col in parts if col is not None]
     state = state.mutate(first_seen_at=ibis.least(*firsts) if len(firsts) > 1 else firsts[0])
     return state.drop(*(c for c in state.columns if c.startswith("_")))
