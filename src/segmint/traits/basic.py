@@ -20,7 +20,7 @@ from segmint.project.spec_profile import SURVIVING_FIELDS, ProfileSettings
 _FAR_FUTURE = dt.datetime(9999, 1, 1)
 
 
-def _epoch_key(ts: ir.TimestampValue) -> ir.StringValue:
+def epoch_key(ts: ir.TimestampValue) -> ir.StringValue:
     """A fixed-width text form of a timestamp that sorts like the timestamp."""
     seconds = ibis.greatest(ts.epoch_seconds().cast("int64"), ibis.literal(0))
     return seconds.cast("string").lpad(12, "0")
@@ -36,23 +36,19 @@ def _priority(source: ir.StringValue, order: list[str]) -> ir.IntegerValue:
     )
 
 
-def customer_records(customers: ir.Table, identity: ir.Table, as_of: dt.datetime) -> ir.Table:
-    """Customer records known at `as_of`, each with its customer_id."""
-    ids = identity.filter(identity.customer_id.notnull()).select(
-        "source", "record_key", "customer_id"
+def customer_records(linked: ir.Table, as_of: dt.datetime) -> ir.Table:
+    """Customer records (already carrying their customer_id) known at `as_of`."""
+    return linked.filter(
+        linked.registered_at.isnull() | (linked.registered_at <= ibis.literal(as_of))
     )
-    known = customers.filter(
-        customers.registered_at.isnull() | (customers.registered_at <= ibis.literal(as_of))
-    )
-    return known.join(ids, ["source", "record_key"])
 
 
 def surviving_attributes(records: ir.Table, settings: ProfileSettings) -> ir.Table:
     """One row per customer: each surviving field by its rule, registered_at, record count."""
     fields = [f for f in SURVIVING_FIELDS if f in records.columns]
     priority = _priority(records.source, settings.source_priority)
-    updated = _epoch_key(records.updated_at.fill_null(records.registered_at))
-    registered = _epoch_key(records.registered_at.fill_null(ibis.literal(_FAR_FUTURE)))
+    updated = epoch_key(records.updated_at.fill_null(records.registered_at))
+    registered = epoch_key(records.registered_at.fill_null(ibis.literal(_FAR_FUTURE)))
     tiebreak = records.source + "|" + records.record_key
     keyed = records.mutate(
         _recent=updated + (9 - priority).cast("string") + tiebreak,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from segmint.traits.basic import epoch_key
+
 ONLINE_CHANNELS = ("online", "app", "miniprogram", "marketplace")
 RESPONDED = ("opened", "clicked", "converted")
 
@@ -133,9 +135,7 @@ def service_history(tickets: ir.Table) -> ir.Table:
 def latest_nps(answers: ir.Table) -> ir.Table:
     """Per customer: the latest NPS answer and its category."""
     nps = answers.filter((answers.question == "nps") & answers.score.notnull())
-    key = (
-        nps.answered_at.epoch_seconds().cast("int64").cast("string").lpad(12, "0") + nps.response_id
-    )
+    key = epoch_key(nps.answered_at) + nps.response_id
     latest = nps.group_by("customer_id").aggregate(
         nps_latest=nps.score.argmax(key).cast("int64"),
         _first_answer_at=nps.answered_at.min(),
@@ -175,3 +175,14 @@ def _top(
     )
     ranked = counted.mutate(_rank=rank)
     return ranked.filter(ranked._rank == 0).select("customer_id", column, *keep)
+
+
+def join_customers(parts: list[ir.Table]) -> ir.Table:
+    """Per-customer tables side by side: full outer joins on customer_id, each read once."""
+    out = parts[0]
+    for part in parts[1:]:
+        joined = out.outer_join(part, "customer_id")
+        out = joined.mutate(
+            customer_id=joined.customer_id.fill_null(joined.customer_id_right)
+        ).drop("customer_id_right")
+    return out

@@ -18,6 +18,7 @@ import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 import pandas as pd
 
+from segmint.project.spec import utc_offset_hours
 from segmint.project.spec_profile import LayerSettings, ProfileSettings
 from segmint.traits import behaviour
 from segmint.traits.basic import customer_records, surviving_attributes
@@ -105,12 +106,12 @@ def history_state(
     only: ir.Table | None = None,
 ) -> ir.Table:
     """Whole-history traits per customer (all customers, or only those in `only`)."""
-    offset = _offset(settings)
+    offset = utc_offset_hours(settings.timezone)
     parts: list[tuple[ir.Table, str | None]] = []  # (part, its first-activity column)
     moments: list[ir.Table] = []
-    customers = inputs.entities.get("customers")
+    customers = inputs.with_ids("customers", only)
     if customers is not None:
-        records = customer_records(customers, _ids(inputs, only), as_of)
+        records = customer_records(customers, as_of)
         parts.append((surviving_attributes(records, settings), "registered_at"))
     bought = paid_orders(inputs, as_of, only)
     if bought is not None:
@@ -137,29 +138,10 @@ def history_state(
     if not parts:
         return _empty_state()
 
-    # full outer joins read each part once (a union of ids first would read each twice)
-    state = parts[0][0]
-    for part, _ in parts[1:]:
-        joined = state.outer_join(part, "customer_id")
-        state = joined.mutate(
-            customer_id=joined.customer_id.fill_null(joined.customer_id_right)
-        ).drop("customer_id_right")
+    state = behaviour.join_customers([part for part, _ in parts])
     firsts = [state[col] for _, col in parts if col is not None]
     state = state.mutate(first_seen_at=ibis.least(*firsts) if len(firsts) > 1 else firsts[0])
     return state.drop(*(c for c in state.columns if c.startswith("_")))
-
-
-def _ids(inputs: ProfileInputs, only: ir.Table | None) -> ir.Table:
-    ids = inputs.identity
-    if only is not None:
-        ids = ids.join(only.select("customer_id"), "customer_id", how="semi")
-    return ids
-
-
-def _offset(settings: ProfileSettings) -> float:
-    from segmint.project.spec import utc_offset_hours
-
-    return utc_offset_hours(settings.timezone)
 
 
 def _empty_state() -> ir.Table:

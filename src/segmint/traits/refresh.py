@@ -10,6 +10,7 @@ Tables written (run-scoped, published with the run):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import ibis
@@ -35,6 +36,13 @@ class PreviousProfile:
     fingerprints: ir.Table | None
     meta: pd.DataFrame | None
 
+    @property
+    def as_of(self) -> dt.datetime | None:
+        """The as-of time of last run's profile."""
+        if self.meta is None or self.meta.empty:
+            return None
+        return pd.Timestamp(self.meta["as_of"].iloc[0]).to_pydatetime()
+
 
 @dataclass
 class ProfileBuild:
@@ -58,16 +66,15 @@ def build_profiles(
     """Write this run's profile tables; incremental when last run's state allows it."""
     settings = spec.profile
     digest = settings_hash(settings, inputs, spec.rfm.bins)
-    name = lambda table: engine.run_table(run_id, table)  # noqa: E731
+    name = functools.partial(engine.run_table, run_id)
     prints = engine.materialize(name(PROFILE_FINGERPRINTS), fingerprints(inputs))
     mode, reason = _mode(settings.incremental, previous, digest, as_of)
     if mode == "incremental":
         assert previous.state is not None and previous.fingerprints is not None
-        assert previous.meta is not None
-        previous_as_of = pd.Timestamp(previous.meta["as_of"].iloc[0]).to_pydatetime()
+        assert previous.as_of is not None
         dirty = engine.materialize(
             name("_profile_dirty"),
-            dirty_customers(prints, previous.fingerprints, inputs, previous_as_of, as_of),
+            dirty_customers(prints, previous.fingerprints, inputs, previous.as_of, as_of),
             temporary=True,
         )
         fresh = engine.materialize(
@@ -87,6 +94,8 @@ def build_profiles(
         state = engine.materialize(name(PROFILE_STATE), history_state(inputs, as_of, settings))
         recomputed = int(engine.scalar(state.count()))
     windows = current_windows(inputs, as_of, settings)
+    if windows is not None:  # finalize reads it twice (RFM ranks, then the join back)
+        windows = engine.materialize(name("_profile_windows"), windows, temporary=True)
     profiles = engine.materialize(
         name(PROFILES), finalize(state, windows, as_of, settings, spec.layers, spec.rfm.bins)
     )
@@ -123,11 +132,11 @@ def _mode(
     """("incremental", "") when last run's state can be reused, else ("full", why not)."""
     if not enabled:
         return "full", "incremental refresh is off"
-    if previous.state is None or previous.fingerprints is None or previous.meta is None:
+    if previous.state is None or previous.fingerprints is None or previous.as_of is None:
         return "full", "no previous profile"
-    if previous.meta.empty or str(previous.meta["settings_hash"].iloc[0]) != digest:
+    assert previous.meta is not None
+    if str(previous.meta["settings_hash"].iloc[0]) != digest:
         return "full", "profile settings or source columns changed"
-    previous_as_of = pd.Timestamp(previous.meta["as_of"].iloc[0]).to_pydatetime()
-    if as_of < previous_as_of:
+    if as_of < previous.as_of:
         return "full", "as-of time moved back"
     return "incremental", ""

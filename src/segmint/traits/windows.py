@@ -9,6 +9,8 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
+from segmint.traits.behaviour import join_customers
+
 SERVICE_WINDOW_DAYS = 90
 YEAR_DAYS = 365
 
@@ -53,10 +55,4 @@ def window_counts(
         since = as_of - dt.timedelta(days=SERVICE_WINDOW_DAYS)
         tk = tickets.filter(tickets.opened_at > ibis.literal(since))
         parts.append(tk.group_by("customer_id").aggregate(service_contacts_90d=tk.count()))
-    out = parts[0]
-    for part in parts[1:]:
-        joined = out.outer_join(part, "customer_id")
-        out = joined.mutate(
-            customer_id=joined.customer_id.fill_null(joined.customer_id_right)
-        ).drop("customer_id_right")
-    return out
+    return join_customers(parts)
