@@ -147,13 +147,56 @@ def _as_of(spec: Any) -> dt.datetime:
     return stamp
 
 
+def _timed_build(
+    engine: Engine,
+    run_id: str,
+    loaded: Any,
+    inputs: Any,
+    as_of: dt.datetime,
+    previous_profile: Any,
+    previous_tags: Any,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """build_profiles then build_tags, each timed (wall, CPU, per materialised table)."""
+    from segmint.tags.stage import build_tags
+    from segmint.traits.refresh import PROFILES, build_profiles
+
+    spec = loaded.loaded.spec
+    timer = StepTimer(engine)
+    start, cpu = time.perf_counter(), cpu_seconds_self()
+    built = build_profiles(engine, run_id, inputs, as_of, spec, previous_profile)
+    profile_s, profile_cpu = time.perf_counter() - start, cpu_seconds_self() - cpu
+    profile_steps = timer.summary()
+    timer.steps.clear()
+    start, cpu = time.perf_counter(), cpu_seconds_self()
+    tags = build_tags(
+        engine,
+        run_id,
+        engine.table(built.tables[PROFILES]),
+        spec,
+        loaded.loaded.root,
+        as_of,
+        previous_tags,
+    )
+    tags_s, tags_cpu = time.perf_counter() - start, cpu_seconds_self() - cpu
+    figures = {
+        "seconds": {"profile": profile_s, "tags": tags_s},
+        "cpu_s": {"profile": profile_cpu, "tags": tags_cpu},
+        "peak_rss_mb": peak_rss_mb_self(),
+        "mode": built.mode,
+        "customers": built.customers,
+        "recomputed": built.recomputed,
+        "memberships": tags.memberships,
+        "steps": {"profile": profile_steps, "tags": timer.summary()},
+    }
+    return built, tags, figures
+
+
 def segmint_full(project: Path, out: Path) -> dict[str, Any]:
     """A fresh full profile build and the tags, timed; exports the result for the check."""
     from segmint import Project
     from segmint.tags.evaluate import CUSTOMER_TAGS, PreviousTags
-    from segmint.tags.stage import build_tags
     from segmint.traits.profile import ProfileInputs
-    from segmint.traits.refresh import PROFILES, PreviousProfile, build_profiles
+    from segmint.traits.refresh import PROFILES, PreviousProfile
 
     loaded = Project.load(project)
     spec = loaded.loaded.spec
@@ -161,47 +204,26 @@ def segmint_full(project: Path, out: Path) -> dict[str, Any]:
     with loaded.engine() as engine:
         for run in (RUN_FULL, RUN_INCREMENTAL):
             engine.discard_run(run)
-        timer = StepTimer(engine)
         inputs = ProfileInputs(
             {name: engine.table(name) for name in ("customers", "orders")},
             engine.table("identity_map"),
         )
-        start, cpu = time.perf_counter(), cpu_seconds_self()
-        built = build_profiles(
-            engine, RUN_FULL, inputs, as_of, spec, PreviousProfile(None, None, None)
-        )
-        profile_s, profile_cpu = time.perf_counter() - start, cpu_seconds_self() - cpu
-        profile_steps = timer.summary()
-        timer.steps.clear()
-        start, cpu = time.perf_counter(), cpu_seconds_self()
-        tags = build_tags(
+        built, tags, figures = _timed_build(
             engine,
             RUN_FULL,
-            engine.table(built.tables[PROFILES]),
-            spec,
-            loaded.loaded.root,
+            loaded,
+            inputs,
             as_of,
+            PreviousProfile(None, None, None),
             PreviousTags(None, None, None),
         )
-        tags_s, tags_cpu = time.perf_counter() - start, cpu_seconds_self() - cpu
-        peak = peak_rss_mb_self()
         engine.con.to_parquet(
             engine.table(built.tables[PROFILES]), out / "profiles-segmint.parquet"
         )
         engine.con.to_parquet(
             engine.table(tags.tables[CUSTOMER_TAGS]), out / "profile-tags-segmint.parquet"
         )
-    return {
-        "seconds": {"profile": profile_s, "tags": tags_s},
-        "cpu_s": {"profile": profile_cpu, "tags": tags_cpu},
-        "peak_rss_mb": peak,
-        "mode": built.mode,
-        "customers": built.customers,
-        "recomputed": built.recomputed,
-        "tags": sorted(t.name for t in tags.tags),
-        "memberships": tags.memberships,
-        "steps": {"profile": profile_steps, "tags": timer.summary()},
-    }
+    return {**figures, "tags": sorted(t.name for t in tags.tags)}
 
 
 def segmint_incremental(project: Path, out: Path, share: float) -> dict[str, Any]:
@@ -209,7 +231,6 @@ def segmint_incremental(project: Path, out: Path, share: float) -> dict[str, Any
     from segmint import Project
     from segmint.engine.engine import Engine
     from segmint.tags.evaluate import CUSTOMER_TAGS, TAG_CATALOG, TAG_HISTORY, PreviousTags
-    from segmint.tags.stage import build_tags
     from segmint.traits.profile import ProfileInputs
     from segmint.traits.refresh import (
         PROFILE_FINGERPRINTS,
@@ -217,7 +238,6 @@ def segmint_incremental(project: Path, out: Path, share: float) -> dict[str, Any
         PROFILE_STATE,
         PROFILES,
         PreviousProfile,
-        build_profiles,
     )
 
     loaded = Project.load(project)
@@ -252,49 +272,32 @@ def segmint_incremental(project: Path, out: Path, share: float) -> dict[str, Any
                 FROM orders o LEFT JOIN {touched} t USING (source, record_key)"""
         )
         edited = int(engine.scalar(engine.table(touched).count()))
-        timer = StepTimer(engine)
         inputs = ProfileInputs(
             {"customers": engine.table("customers"), "orders": engine.table(orders)},
             engine.table("identity_map"),
         )
-        start, cpu = time.perf_counter(), cpu_seconds_self()
-        previous = PreviousProfile(
-            state=engine.table(full(PROFILE_STATE)),
-            fingerprints=engine.table(full(PROFILE_FINGERPRINTS)),
-            meta=engine.to_pandas(engine.table(full(PROFILE_META))),
-        )
-        built = build_profiles(engine, RUN_INCREMENTAL, inputs, later, spec, previous)
-        profile_s, profile_cpu = time.perf_counter() - start, cpu_seconds_self() - cpu
-        profile_steps = timer.summary()
-        timer.steps.clear()
-        start, cpu = time.perf_counter(), cpu_seconds_self()
-        tags = build_tags(
+        built, _, figures = _timed_build(
             engine,
             RUN_INCREMENTAL,
-            engine.table(built.tables[PROFILES]),
-            spec,
-            loaded.loaded.root,
+            loaded,
+            inputs,
             later,
+            PreviousProfile(
+                state=engine.table(full(PROFILE_STATE)),
+                fingerprints=engine.table(full(PROFILE_FINGERPRINTS)),
+                meta=engine.to_pandas(engine.table(full(PROFILE_META))),
+            ),
             PreviousTags(
                 members=engine.table(full(CUSTOMER_TAGS)),
                 history=engine.table(full(TAG_HISTORY)),
                 catalog=engine.to_pandas(engine.table(full(TAG_CATALOG))),
             ),
         )
-        tags_s, tags_cpu = time.perf_counter() - start, cpu_seconds_self() - cpu
-        peak = peak_rss_mb_self()
     return {
-        "seconds": {"profile": profile_s, "tags": tags_s},
-        "cpu_s": {"profile": profile_cpu, "tags": tags_cpu},
-        "peak_rss_mb": peak,
-        "mode": built.mode,
+        **figures,
         "reason": built.reason,
-        "customers": built.customers,
-        "recomputed": built.recomputed,
         "orders_edited": edited,
-        "memberships": tags.memberships,
         "as_of": later.isoformat(),
-        "steps": {"profile": profile_steps, "tags": timer.summary()},
     }
 
 

@@ -21,6 +21,7 @@ from segmint.cli.common import (
     err,
     guard,
     out,
+    pct,
     records,
     state,
 )
@@ -43,10 +44,6 @@ app.add_typer(identity_app, name="identity")
 app.add_typer(access_app, name="access")
 app.add_typer(tags_app, name="tags")
 app.command("profile")(show_profile)
-
-
-def _pct(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
 
 
 def _ok(flag: Any) -> str:
@@ -240,9 +237,9 @@ def quality(project: ProjectArg, role: RoleOpt = None, as_json: JsonOpt = False)
             fields.add_row(
                 f.source,
                 f.field,
-                _pct(f.completeness),
-                _pct(f.validity),
-                _pct(f.duplicate_pct),
+                pct(f.completeness),
+                pct(f.validity),
+                pct(f.duplicate_pct),
                 _ok(f.completeness_passed and f.validity_passed),
             )
         out.print(fields)

@@ -46,3 +46,8 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A frame as JSON-ready records (missing values as null)."""
     clean = frame.astype(object).where(frame.notna(), None)
     return list(clean.to_dict("records"))
+
+
+def pct(value: Any) -> str:
+    """A share as a percentage with one decimal (empty when missing)."""
+    return "" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"

