@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from segmint.access.settings import AccessSettings
 from segmint.project.entities import ENTITIES, ColumnType
+from segmint.project.spec_predict import PredictSettings
 from segmint.project.spec_profile import LayerSettings, ProfileSettings, TagSettings
 
 
@@ -344,6 +345,7 @@ class ProjectSpec(_Strict):
     profile: ProfileSettings = Field(default_factory=ProfileSettings)
     tags: TagSettings = Field(default_factory=TagSettings)
     layers: LayerSettings = Field(default_factory=LayerSettings)
+    predict: PredictSettings = Field(default_factory=PredictSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     sources: list[Source] = Field(min_length=1, description="Inputs, mapped onto entities.")

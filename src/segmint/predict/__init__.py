@@ -1,0 +1,1 @@
+"""Predictive models: customer-base CLV models, churn and repurchase scores, predictive tags."""
