@@ -475,16 +475,8 @@ def test_personas_behave_as_designed(
     for pid, when in last.items():
         if persons[pid]["persona"] == "dormant":
             assert when < recent
-    vips = [p for p in last if persons[p]["persona"] == "vip_loyal"]
-    staying = [p for p in vips if not persons[p]["churned_at"]]
-    assert sum(last[p] > recent for p in staying) / len(staying) > 0.95
-    # steady customers drop out at their persona's hazard (VIPs 10 % a year): some VIPs left,
-    # and a leaver's last purchase is before the time they left
-    leavers = [p for p in vips if persons[p]["churned_at"]]
-    assert 0.03 < len(leavers) / len(vips) < 0.3
-    for pid in leavers:
-        left = dt.datetime.fromisoformat(persons[pid]["churned_at"])
-        assert last[pid] <= left + dt.timedelta(hours=8)  # order times are local (UTC+8)
+    vip_recent = [last[p] > recent for p in last if persons[p]["persona"] == "vip_loyal"]
+    assert sum(vip_recent) / len(vip_recent) > 0.95
     for person in persons.values():
         if person["persona"] == "new_customer" and person["registered_at"]:
             joined = dt.datetime.fromisoformat(person["registered_at"])

@@ -3,8 +3,7 @@
 Events come in sessions on one device. A session may log in: its identify call links the
 device's anonymousId to the member's userId, and only events from the identify call on carry
 the userId. Web-shop orders also produce an `Order Completed` event (most of them: tracking
-loses some). Dormant persons' sessions thin out towards their churn date and stop soon after;
-steady customers who drop out stop using the app weeks before their last purchase.
+loses some). Dormant persons' sessions thin out towards their churn date and stop soon after.
 """
 
 from __future__ import annotations
@@ -58,25 +57,12 @@ QUERIES = tuple(
 )
 
 
-def session_end(people: People, persons: I64, cal: Calendar) -> I64:
-    """When a person's app and web sessions end.
-
-    Dormant persons keep browsing (ever less) for 90 days after their last purchase; a
-    steady customer who drops out stops using the app 7-44 days *before* their last
-    purchase (the engagement signal that precedes churn); everyone else browses until as-of.
-    """
-    churned = people.churned[persons]
-    lead = (7 + (persons * 2654435761) % 38) * DAY
-    end = np.where(churned > 0, churned + 90 * DAY, cal.as_of)
-    end = np.where(people.dropout[persons], churned - lead, end)
-    return np.minimum(end, cal.as_of)
-
-
 def _sessions(people: People, persons: I64, cal: Calendar, rng: np.random.Generator) -> I64:
     persona = people.persona[persons]
     walk_in = people.walk_in[persons]
-    end = session_end(people, persons, cal)
-    years = np.maximum(end - people.start[persons], 0) / YEAR
+    end = np.where(people.churned[persons] > 0, people.churned[persons] + 90 * DAY, cal.as_of)
+    end = np.minimum(end, cal.as_of)
+    years = (end - people.start[persons]) / YEAR
     rate = np.where(
         walk_in, 2.0, persona_param("sessions_per_year", persona) * people.rate[persons]
     )
@@ -102,9 +88,9 @@ def events_frame(
     counts = _sessions(people, persons, cal, rng)
     s_person = np.repeat(persons, counts)
     s_persona = people.persona[s_person]
-    fading = (people.churned[s_person] > 0) & ~people.dropout[s_person]
-    s_end = np.maximum(session_end(people, s_person, cal), people.start[s_person] + 1)
-    s_start = cal.sample(s_persona, people.start[s_person], s_end, rng, front_loaded=fading)
+    churned = people.churned[s_person]
+    s_end = np.where(churned > 0, np.minimum(churned + 90 * DAY, cal.as_of), cal.as_of)
+    s_start = cal.sample(s_persona, people.start[s_person], s_end, rng, front_loaded=churned > 0)
     mix = persona_param("platforms", s_persona).astype(float)
     cdf = np.cumsum(mix, axis=1)
     platform = (cdf < rng.random(len(s_person))[:, None] * cdf[:, -1:]).sum(axis=1)

@@ -178,7 +178,6 @@ def draw_future(
     """What each person buys after the as-of date: the persona's rate, if still active."""
     persona = people.persona[persons]
     active = rng.random(len(persons)) < persona_param("future_active", persona)
-    active &= ~people.dropout[persons]  # a steady customer who dropped out does not return
     steady = persona_param("lifecycle", persona) == "steady"
     multiplier = np.where(steady, people.rate[persons], 1.0)
     rate = persona_param("future_orders_per_year", persona) * multiplier * FUTURE_DAYS * DAY / YEAR

@@ -95,7 +95,6 @@ class People:
     start: I64  # active window (UTC seconds), inclusive
     end: I64  # exclusive; before as-of for churned persons
     churned: I64  # 0 if not churned
-    dropout: Bool  # a steady customer who dropped out (churned > 0, not the dormant persona)
     rate: F64  # person-level rate multiplier
     tier: F64  # price tier preference 0..1
     cat_cdf: F64  # (n, categories) cumulative category preference
@@ -289,16 +288,7 @@ def build_people(
     lo = start + 60 * DAY
     hi = np.maximum(lo + DAY, as_of - 240 * DAY)
     churned = np.where(churn, lo + (rng.random(n) * (hi - lo)).astype(np.int64), 0)
-    # steady customers drop out at their persona's hazard, in any window (own stream: the
-    # other values of a seed are drawn as before)
-    drop_rng = rng.spawn(1)[0]
-    hazard = persona_param("dropout_per_year", persona).astype(float)
-    wait = drop_rng.exponential(1.0, n) / np.maximum(hazard, 1e-12) * YEAR
-    left_at = start + np.minimum(wait, 100 * YEAR).astype(np.int64)
-    dropout = (lifecycle == "steady") & (hazard > 0) & (left_at < as_of)
-    dropout &= left_at > start + 60 * DAY
-    churned = np.where(dropout, left_at, churned)
-    end = np.where(churn | dropout, churned, end)
+    end = np.where(churn, churned, end)
 
     member_mask = ~walk_in
     dup = member_mask & ~orphan & (persona != B2B) & (rng.random(n) < 0.03)
@@ -419,7 +409,6 @@ def build_people(
         start=start,
         end=end,
         churned=churned,
-        dropout=dropout,
         rate=rate,
         tier=tier,
         cat_cdf=cat_cdf,

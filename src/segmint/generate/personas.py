@@ -131,10 +131,6 @@ class Persona:
     # all zero for B2B accounts, which have neither occupation nor income
     occupations: tuple[float, ...]
     income: float  # median personal monthly income in CNY, before occupation / city / age
-    # yearly hazard of a steady customer dropping out for good during the history (attrition
-    # happens in every window, not only in the dormant persona's early exits); a dropout's
-    # app use stops a few weeks before their last purchase, and many complain first
-    dropout_per_year: float = 0.0
 
 
 PERSONAS: tuple[Persona, ...] = (
@@ -176,7 +172,6 @@ PERSONAS: tuple[Persona, ...] = (
         level=(0.0, 0.05, 0.45, 0.5),
         occupations=(0.45, 0.03, 0.0, 0.22, 0.15, 0.02, 0.10, 0.03),
         income=18_000.0,
-        dropout_per_year=0.1,
     ),
     Persona(
         name="bargain_hunter",
@@ -216,7 +211,6 @@ PERSONAS: tuple[Persona, ...] = (
         level=(0.5, 0.4, 0.1, 0.0),
         occupations=(0.30, 0.25, 0.04, 0.12, 0.06, 0.10, 0.10, 0.03),
         income=6_000.0,
-        dropout_per_year=0.22,
     ),
     Persona(
         name="occasional",
@@ -256,7 +250,6 @@ PERSONAS: tuple[Persona, ...] = (
         level=(0.6, 0.3, 0.1, 0.0),
         occupations=(0.35, 0.18, 0.05, 0.12, 0.10, 0.10, 0.06, 0.04),
         income=9_000.0,
-        dropout_per_year=0.18,
     ),
     Persona(
         name="dormant",
@@ -374,7 +367,6 @@ PERSONAS: tuple[Persona, ...] = (
         level=(0.2, 0.3, 0.4, 0.1),
         occupations=(0.0,) * len(OCCUPATIONS),
         income=0.0,
-        dropout_per_year=0.08,
     ),
 )
 

@@ -7,13 +7,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segmint.generate import fmt
-from segmint.generate.arrays import I64, Bool
+from segmint.generate.arrays import I64
 from segmint.generate.crm import email_codes, member_text, phone_codes
 from segmint.generate.hubs import PLACEHOLDER_EMAIL, HubRegistry, Placeholders
 from segmint.generate.ids import swap_digits
 from segmint.generate.people import People, persona_param
 from segmint.generate.personas import B2B, PERSONA_NAMES
-from segmint.generate.seasons import DAY, YEAR, Calendar
+from segmint.generate.seasons import YEAR, Calendar
 from segmint.generate.sources import Frame
 from segmint.generate.vocab import (
     COMMENTS_HIGH,
@@ -25,10 +25,6 @@ from segmint.generate.vocab import (
 )
 
 DORMANT = PERSONA_NAMES.index("dormant")
-COMPLAINT = TICKET_TOPICS.index("投诉建议")
-QUALITY = TICKET_TOPICS.index("商品质量")
-PARTING_COMPLAINT_SHARE = 0.5
-"""Share of churning CRM members who complain shortly before their last purchase."""
 PHONE_STYLE_SERVICE = (0.6, 0.1, 0.05, 0.05, 0.1, 0.08, 0.02)
 
 
@@ -46,29 +42,11 @@ def _events(
     return person[order], t[order]
 
 
-def _parting_complaints(
-    people: People, persons: I64, person: I64, t: I64, rng: np.random.Generator
-) -> tuple[I64, I64, Bool]:
-    """Add the complaint many leavers file 3-44 days before their last purchase (half of
-    the CRM members who churn): a bad experience that precedes churn. Returns persons,
-    times (sorted) and which tickets are such complaints."""
-    leaving = persons[(people.churned[persons] > 0) & people.in_crm[persons]]
-    leaving = leaving[rng.random(len(leaving)) < PARTING_COMPLAINT_SHARE]
-    lead = rng.integers(3, 45, len(leaving)) * DAY
-    at = np.maximum(people.churned[leaving] - lead, people.start[leaving])
-    all_person = np.concatenate([person, leaving])
-    all_t = np.concatenate([t, at])
-    parting = np.concatenate([np.zeros(len(person), bool), np.ones(len(leaving), bool)])
-    order = np.argsort(all_t, kind="stable")
-    return all_person[order], all_t[order], parting[order]
-
-
 def tickets_frame(
     people: People, persons: I64, cal: Calendar, first: int, rng: np.random.Generator
 ) -> Frame:
     """Service tickets: phone calls carry a phone, chats a member id; dormant persons complain."""
     person, t = _events(people, persons, "tickets_per_year", cal, rng)
-    person, t, parting = _parting_complaints(people, persons, person, t, rng)
     n = len(person)
     persona = people.persona[person]
     channel = rng.choice(len(TICKET_CHANNELS), n, p=[0.4, 0.3, 0.05, 0.1, 0.15])
@@ -83,13 +61,12 @@ def tickets_frame(
     topic_w[persona == B2B, 10] = 0.5
     topic_cdf = np.cumsum(topic_w, axis=1)
     topic = (topic_cdf < rng.random(n)[:, None] * topic_cdf[:, -1:]).sum(axis=1)
-    topic = np.where(parting, np.where(rng.random(n) < 0.5, COMPLAINT, QUALITY), topic)
     own = people.phone_at(person, t)
     phone = np.where(rng.random(n) < 0.03, swap_digits(own, rng), own)
     local = t + fmt.LOCAL_OFFSET
     closed = t + (rng.lognormal(np.log(6 * 3600), 1.2, n)).astype(np.int64)
     still_open = (rng.random(n) < 0.05) | (closed >= cal.as_of)
-    mean = np.where(parting, 1.4, persona_param("satisfaction", persona).astype(float))
+    mean = persona_param("satisfaction", persona).astype(float)
     score = np.clip(np.round(rng.normal(mean, 0.8)), 1, 5).astype(np.int64)
     return Frame(
         columns={
@@ -132,9 +109,6 @@ def survey_frame(
     email = pc.if_else(pa.array(fake), pa.scalar(PLACEHOLDER_EMAIL), email)
     hubs.hit(np.where(fake, placeholders.email, -1), person)
     mean = persona_param("nps", persona).astype(float)
-    churned = people.churned[person]
-    souring = (churned > 0) & (t >= churned - 120 * DAY)  # the months before they leave
-    mean = np.where(souring, np.minimum(mean, 4.0), mean)
     spread = np.where(persona == DORMANT, 2.0, 1.2)
     score = np.clip(np.round(rng.normal(mean, spread)), 0, 10).astype(np.int64)
     band = np.where(score <= 6, 0, np.where(score <= 8, 1, 2))
