@@ -81,6 +81,7 @@ def write_profiles_project(data: Path) -> Path:
     tags = doc.get("tags") or {}
     tags["disable"] = sorted(set(tags.get("disable") or ()) | set(SKIPPED_TAGS))
     doc["tags"] = tags
+    doc["predict"] = {"enabled": False}  # this bench covers profiles and tags, not models
     path = data / PROJECT_FILE
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path

@@ -95,6 +95,7 @@ def write_bench_project(data: Path) -> Path:
     # own by the identity benchmark (identity.py).
     identity = doc.get("identity") or {}
     doc["identity"] = {**identity, "probabilistic": {"enabled": False}}
+    doc["predict"] = {"enabled": False}  # models have their own benches
     if not doc.get("as_of"):  # every implementation must judge "future" against the same time
         doc["as_of"] = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0).isoformat()
     path = data / "bench.yml"

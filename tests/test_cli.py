@@ -27,6 +27,7 @@ def test_run_json_prints_the_manifest(mini_project: Path) -> None:
         "identity",
         "rfm",
         "profile",
+        "predict",
         "tags",
         "publish",
         "report",

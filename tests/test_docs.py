@@ -38,6 +38,13 @@ def test_data_model_lists_every_profile_trait() -> None:
     assert _generated_block(text, "TRAITS") == trait_reference_markdown().strip()
 
 
+def test_data_model_lists_every_prediction_column() -> None:
+    from segmint.project.docs import prediction_reference_markdown
+
+    text = (DOCS / "data-model.md").read_text(encoding="utf-8")
+    assert _generated_block(text, "PREDICTIONS") == prediction_reference_markdown().strip()
+
+
 def test_tag_docs_list_the_default_catalogue() -> None:
     from segmint.project.docs import tag_reference_markdown
 

@@ -26,6 +26,7 @@ COMPARED = (
     "customer_tags",
     "tag_history",
     "tag_catalog",
+    "customer_predictions",
 )
 # Empty on the mini project (nothing to split, no earlier run), compared all the same.
 COMPARED_MAYBE_EMPTY = ("identity_splits", "identity_history")

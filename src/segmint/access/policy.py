@@ -44,6 +44,11 @@ class Decision:
 
 def project_catalog(project: LoadedProject) -> SensitivityCatalog:
     """The built-in catalogue plus what the project declares (its tags and traits)."""
+    from segmint.predict.columns import (
+        CUSTOMER_PREDICTIONS,
+        MODEL_TABLES,
+        prediction_sensitivity,
+    )
     from segmint.tags.stage import catalogue
     from segmint.traits.catalog import trait_sensitivity
 
@@ -52,6 +57,11 @@ def project_catalog(project: LoadedProject) -> SensitivityCatalog:
     for table in ("profiles", "profile_state"):
         catalog.register_table(table, traits, level="internal", default="internal")
     for table in ("profile_fingerprints", "profile_meta"):
+        catalog.register_table(table, level="internal", default="internal")
+    catalog.register_table(
+        CUSTOMER_PREDICTIONS, prediction_sensitivity(), level="internal", default="internal"
+    )
+    for table in MODEL_TABLES:  # model cards, metrics and saved models: no customer rows
         catalog.register_table(table, level="internal", default="internal")
     levels = {tag.name: tag.sensitivity for tag in catalogue(project.spec)}
     for table in ("customer_tags", "tag_history"):

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from segmint.cli.access import access_app
+from segmint.cli.clv import clv_app
 from segmint.cli.common import (
     JsonOpt,
     ProjectArg,
@@ -23,9 +24,11 @@ from segmint.cli.common import (
     out,
     pct,
     records,
+    show_manifest,
     state,
 )
 from segmint.cli.identity import identity_app
+from segmint.cli.predict import predict_app
 from segmint.cli.progress import RichProgress
 from segmint.cli.tags import show_profile, tags_app
 from segmint.errors import ConfigError
@@ -43,6 +46,8 @@ app = typer.Typer(
 app.add_typer(identity_app, name="identity")
 app.add_typer(access_app, name="access")
 app.add_typer(tags_app, name="tags")
+app.add_typer(clv_app, name="clv")
+app.add_typer(predict_app, name="predict")
 app.command("profile")(show_profile)
 
 
@@ -155,35 +160,7 @@ def run(
         if as_json:
             emit_json(manifest.to_json())
             return
-        sources = Table(title=f"Run {manifest.run_id} — {manifest.status}")
-        for column in ("source", "entity", "read", "loaded", "quarantined"):
-            sources.add_column(
-                column, justify="left" if column in ("source", "entity") else "right"
-            )
-        for s in manifest.sources:
-            sources.add_row(
-                s.source,
-                s.entity,
-                f"{s.rows_read:,}",
-                f"{s.rows_loaded:,}",
-                f"{s.rows_quarantined:,}",
-            )
-        out.print(sources)
-        stages = Table(title="Stages")
-        stages.add_column("stage")
-        stages.add_column("seconds", justify="right")
-        stages.add_column("rows", justify="right")
-        for st in manifest.stages:
-            stages.add_row(st.stage, f"{st.seconds:.2f}", f"{st.rows:,}")
-        out.print(stages)
-        for note in manifest.notes:
-            out.print(f"[dim]note:[/] {note}")
-        warehouse = proj.loaded.spec.warehouse
-        where = getattr(warehouse, "path", None)
-        if where is not None:
-            out.print(f"warehouse: [bold]{proj.loaded.resolve(where)}[/]")
-        if manifest.report:
-            out.print(f"report:    [bold]{manifest.report}[/]")
+        show_manifest(proj, manifest)
 
     guard(action)
 

@@ -6,13 +6,18 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from segmint.errors import SegmintError
+
+if TYPE_CHECKING:
+    from segmint.pipeline.manifest import RunManifest
+    from segmint.pipeline.project import Project
 
 out = Console()
 err = Console(stderr=True)
@@ -51,3 +56,34 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def pct(value: Any) -> str:
     """A share as a percentage with one decimal (empty when missing)."""
     return "" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
+
+
+def show_manifest(project: Project, manifest: RunManifest) -> None:
+    """Print a run's sources, stages, notes and where the warehouse and report are."""
+    sources = Table(title=f"Run {manifest.run_id} — {manifest.status}")
+    for column in ("source", "entity", "read", "loaded", "quarantined"):
+        sources.add_column(column, justify="left" if column in ("source", "entity") else "right")
+    for s in manifest.sources:
+        sources.add_row(
+            s.source,
+            s.entity,
+            f"{s.rows_read:,}",
+            f"{s.rows_loaded:,}",
+            f"{s.rows_quarantined:,}",
+        )
+    out.print(sources)
+    stages = Table(title="Stages")
+    stages.add_column("stage")
+    stages.add_column("seconds", justify="right")
+    stages.add_column("rows", justify="right")
+    for st in manifest.stages:
+        stages.add_row(st.stage, f"{st.seconds:.2f}", f"{st.rows:,}")
+    out.print(stages)
+    for note in manifest.notes:
+        out.print(f"[dim]note:[/] {note}")
+    warehouse = project.loaded.spec.warehouse
+    where = getattr(warehouse, "path", None)
+    if where is not None:
+        out.print(f"warehouse: [bold]{project.loaded.resolve(where)}[/]")
+    if manifest.report:
+        out.print(f"report:    [bold]{manifest.report}[/]")

@@ -32,6 +32,7 @@ from segmint.pipeline.run import (
     RunManifest,
 )
 from segmint.project.loader import LoadedProject, load_project
+from segmint.project.spec_predict import Retrain
 
 
 class Project:
@@ -84,13 +85,18 @@ class Project:
         report: Path | bool = True,
         progress: ProgressSink | None = None,
         role: str | None = None,
+        retrain: Retrain | None = None,
     ) -> RunManifest:
         """Run the pipeline; write the HTML report (to the project's path, or `report`) as
-        `role` may see the data (default: the project's default role)."""
+        `role` may see the data (default: the project's default role).
+
+        `retrain` overrides the project's `predict.retrain` for this run ("always" retrains
+        the churn and repurchase models).
+        """
         report_path = self.default_report_path() if report is True else (report or None)
         self.loaded.spec.access.role(role)  # an unknown role fails before any work is done
         with self.engine() as engine:
-            run = PipelineRun(self.loaded, engine, as_of=as_of, progress=progress)
+            run = PipelineRun(self.loaded, engine, as_of=as_of, progress=progress, retrain=retrain)
             return run.execute(
                 report_path=report_path if report_path else None,
                 report_role=role,

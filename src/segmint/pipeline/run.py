@@ -1,4 +1,5 @@
-"""Run the pipeline: ingest → conform → quality → identity → RFM → publish (→ report).
+"""Run the pipeline: ingest → conform → quality → identity → RFM → profile → predict → tags
+→ publish (→ report).
 
 Stages build run-scoped tables; only when all succeed are they published, in one step. A
 failure discards the run's tables, records the failed run in the manifest and re-raises.
@@ -25,6 +26,7 @@ from segmint.ingest.quality import assess_quality
 from segmint.ingest.stage import QUARANTINE_SCHEMA, SourceLoad, ingest_source
 from segmint.pipeline.manifest import RunManifest, SourceRecord, StageRecord, new_run_id
 from segmint.project.loader import LoadedProject
+from segmint.project.spec_predict import Retrain
 from segmint.tags.evaluate import CUSTOMER_TAGS, TAG_CATALOG, TAG_HISTORY, PreviousTags
 from segmint.tags.stage import build_tags, check_rules
 from segmint.traits.profile import ProfileInputs
@@ -72,8 +74,10 @@ class PipelineRun:
         engine: Engine,
         as_of: dt.datetime | None = None,
         progress: ProgressSink | None = None,
+        retrain: Retrain | None = None,
     ) -> None:
         self.project = project
+        self.retrain = retrain
         self.engine = engine
         self.progress = progress or SilentProgress()
         started = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -278,11 +282,35 @@ class PipelineRun:
             )
             self.progress.advance()
 
+        profile_table = engine.table(profiles.tables[PROFILES])
+        model_versions: dict[str, str] = {}
+        if spec.predict.enabled:
+            from segmint.predict.columns import CUSTOMER_PREDICTIONS, MODEL_REGISTRY
+            from segmint.predict.stage import build_predictions
+
+            with self._stage("predict", None) as record:
+                predicted = build_predictions(
+                    engine,
+                    self.run_id,
+                    inputs,
+                    spec,
+                    self.as_of,
+                    self._published_frame(MODEL_REGISTRY),
+                    retrain=self.retrain,
+                    progress=self.progress.advance,
+                )
+                self.built.update(predicted.tables)
+                record.rows = predicted.scored
+                self.manifest.notes.extend(predicted.notes)
+                model_versions = predicted.versions
+            scores = engine.table(predicted.tables[CUSTOMER_PREDICTIONS]).drop("run_id")
+            profile_table = profile_table.left_join(scores, "customer_id").drop("customer_id_right")
+
         with self._stage("tags", 1) as record:
             tags = build_tags(
                 engine,
                 self.run_id,
-                engine.table(profiles.tables[PROFILES]),
+                profile_table,
                 spec,
                 self.project.root,
                 self.as_of,
@@ -291,6 +319,7 @@ class PipelineRun:
                     history=self._published(TAG_HISTORY),
                     catalog=self._published_frame(TAG_CATALOG),
                 ),
+                model_versions,
             )
             self.built.update(tags.tables)
             record.rows = tags.memberships

@@ -60,13 +60,25 @@ def trait_reference_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def prediction_reference_markdown() -> str:
+    """The `customer_predictions` columns: type, sensitivity and meaning."""
+    from segmint.predict.columns import PREDICTION_COLUMNS
+
+    lines = ["| column | type | sensitivity | meaning |", "|---|---|---|---|"]
+    for c in PREDICTION_COLUMNS:
+        lines.append(f"| `{c.name}` | {c.dtype} | {c.sensitivity} | {c.description} |")
+    return "\n".join(lines) + "\n"
+
+
 def tag_reference_markdown() -> str:
     """The default tag catalogue: name, type, sensitivity, rule and meaning."""
+    from segmint.project.spec_predict import PredictSettings
     from segmint.project.spec_profile import LayerSettings
-    from segmint.tags.catalogue import DEFAULT_TAGS, generated_tags
+    from segmint.tags.catalogue import DEFAULT_TAGS, generated_tags, predictive_tags
 
     lines = ["| tag | type | sensitivity | rule | meaning |", "|---|---|---|---|---|"]
-    for t in (*DEFAULT_TAGS, *generated_tags(LayerSettings())):
+    generated = (*generated_tags(LayerSettings()), *predictive_tags(PredictSettings()))
+    for t in (*DEFAULT_TAGS, *generated):
         rule = (t.rule or "").replace("|", "\\|")
         lines.append(
             f"| `{t.name}` | {t.type} | {t.sensitivity} | `{rule}` | {t.description} "

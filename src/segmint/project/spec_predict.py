@@ -25,8 +25,13 @@ class ClvSettings(_Strict):
     )
     tiers: list[float] = Field(
         default_factory=lambda: [0.5, 0.8, 0.95],
-        description="Quantile cut points of predicted CLV between the tiers low, medium, high "
-        "and top (ascending, strictly between 0 and 1).",
+        description="Quantile cut points of predicted CLV between the tiers (ascending, "
+        "strictly between 0 and 1).",
+    )
+    tier_labels: list[str] = Field(
+        default_factory=lambda: ["low", "medium", "high", "top"],
+        description="Tier names, lowest first: one more than the cut points; each becomes a "
+        "predictive tag clv_<label>.",
     )
 
     @model_validator(mode="after")
@@ -34,6 +39,8 @@ class ClvSettings(_Strict):
         cuts = self.tiers
         if any(not 0 < c < 1 for c in cuts) or sorted(set(cuts)) != cuts:
             raise ValueError("clv.tiers must be ascending quantiles strictly between 0 and 1")
+        if len(self.tier_labels) != len(cuts) + 1:
+            raise ValueError("clv.tier_labels needs one more name than clv.tiers has cut points")
         return self
 
 
@@ -45,12 +52,22 @@ class TargetSettings(_Strict):
     bands: list[float] = Field(
         description="Probability cut points between the bands (ascending, in (0, 1))."
     )
+    labels: list[str] = Field(
+        description="Band names, lowest probability first: one more than the cut points. "
+        "Each becomes a predictive tag <target>_<label>."
+    )
 
     @model_validator(mode="after")
     def _ascending(self) -> TargetSettings:
         cuts = self.bands
         if any(not 0 < c < 1 for c in cuts) or sorted(set(cuts)) != cuts:
             raise ValueError("bands must be ascending probabilities strictly between 0 and 1")
+        if len(self.labels) != len(cuts) + 1:
+            raise ValueError(
+                f"{len(cuts)} band cut points need {len(cuts) + 1} labels, got {len(self.labels)}"
+            )
+        if any(not label.isidentifier() for label in self.labels):
+            raise ValueError("band labels must be lower-case words joined by _ (e.g. very_likely)")
         return self
 
 
@@ -70,11 +87,17 @@ class PredictSettings(_Strict):
     enabled: bool = True
     clv: ClvSettings = Field(default_factory=ClvSettings)
     churn: TargetSettings = Field(
-        default_factory=lambda: TargetSettings(horizon_days=90, bands=[0.3, 0.6]),
+        default_factory=lambda: TargetSettings(
+            horizon_days=90, bands=[0.3, 0.6], labels=["low", "medium", "high"]
+        ),
         description="Churn: no purchase in the next horizon_days. Bands: low, medium, high.",
     )
     repurchase: TargetSettings = Field(
-        default_factory=lambda: TargetSettings(horizon_days=30, bands=[0.2, 0.5, 0.8]),
+        default_factory=lambda: TargetSettings(
+            horizon_days=30,
+            bands=[0.2, 0.5, 0.8],
+            labels=["unlikely", "possible", "likely", "very_likely"],
+        ),
         description="Repurchase: at least one purchase in the next horizon_days. Bands: "
         "unlikely, possible, likely, very likely.",
     )

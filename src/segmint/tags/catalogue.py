@@ -3,6 +3,7 @@ generated from RFM segments and value layers."""
 
 from __future__ import annotations
 
+from segmint.project.spec_predict import PredictSettings
 from segmint.project.spec_profile import LayerSettings, TagSettings, TagSpec
 from segmint.traits.rfm import SEGMENTS
 
@@ -208,7 +209,70 @@ def generated_tags(layers: LayerSettings) -> list[TagSpec]:
     return rfm + layer_tags
 
 
-def project_tags(settings: TagSettings, layers: LayerSettings) -> list[TagSpec]:
+_PREDICTIVE_ZH = {
+    "repurchase": "{days}天内复购可能性: {label}",
+    "churn": "流失风险({days}天): {label}",
+    "clv": "预测客户终身价值: {label}",
+}
+_BAND_ZH = {
+    "unlikely": "低",
+    "possible": "中",
+    "likely": "高",
+    "very_likely": "很高",
+    "low": "低",
+    "medium": "中",
+    "high": "高",
+    "top": "顶级",
+}
+
+
+def predictive_tags(predict: PredictSettings) -> list[TagSpec]:
+    """One predictive tag per repurchase band, churn-risk level and CLV tier.
+
+    Their members come from `customer_predictions`; the tag catalogue records the model
+    version behind each one.
+    """
+    if not predict.enabled:
+        return []
+    tags: list[TagSpec] = []
+    targets = (
+        ("repurchase", predict.repurchase, "repurchase_band", "Repurchase within {days} days"),
+        ("churn", predict.churn, "churn_risk", "Churn risk ({days}-day horizon)"),
+    )
+    for target, settings, column, title in targets:
+        if not settings.enabled:
+            continue
+        cuts = [0.0, *settings.bands, 1.0]
+        for label, low, high in zip(settings.labels, cuts[:-1], cuts[1:], strict=True):
+            name = f"churn_risk_{label}" if target == "churn" else f"{target}_{label}"
+            tags.append(
+                _tag(
+                    name,
+                    "predictive",
+                    f"{title.format(days=settings.horizon_days)}: {label.replace('_', ' ')} "
+                    f"(calibrated probability {low:.0%}-{high:.0%}).",
+                    _PREDICTIVE_ZH[target].format(
+                        days=settings.horizon_days, label=_BAND_ZH.get(label, label)
+                    ),
+                    f"{column} == '{label}'",
+                )
+            )
+    for label in predict.clv.tier_labels:
+        tags.append(
+            _tag(
+                f"clv_{label}",
+                "predictive",
+                f"Predicted {predict.clv.horizon_days}-day CLV tier: {label}.",
+                _PREDICTIVE_ZH["clv"].format(label=_BAND_ZH.get(label, label)),
+                f"clv_tier == '{label}'",
+            )
+        )
+    return tags
+
+
+def project_tags(
+    settings: TagSettings, layers: LayerSettings, predict: PredictSettings | None = None
+) -> list[TagSpec]:
     """The catalogue in force: defaults (unless disabled), generated tags, project tags.
 
     A project tag with a default's name replaces it.
@@ -217,6 +281,7 @@ def project_tags(settings: TagSettings, layers: LayerSettings) -> list[TagSpec]:
     tags: list[TagSpec] = []
     if settings.defaults:
         tags.extend(t for t in DEFAULT_TAGS if t.name not in settings.disable)
-        tags.extend(t for t in generated_tags(layers) if t.name not in settings.disable)
+        generated = generated_tags(layers) + (predictive_tags(predict) if predict else [])
+        tags.extend(t for t in generated if t.name not in settings.disable)
     replaced = [own.pop(t.name, t) for t in tags]
     return replaced + list(own.values())

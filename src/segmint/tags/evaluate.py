@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -194,8 +194,14 @@ def catalog_frame(
     previous: PreviousTags,
     as_of: dt.datetime,
     run_id: str,
+    model_versions: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """The catalogue table: definition, owner, sensitivity and this run's figures per tag."""
+    """The catalogue table: definition, owner, sensitivity and this run's figures per tag.
+
+    `model_versions` maps a tag to the version of the model(s) its rule reads (predictive
+    tags); other tags have none.
+    """
+    versions = model_versions or {}
     figures = (
         counts.set_index("tag")[["customers", "gained", "lost"]]
         .reindex([t.name for t in tags])
@@ -229,7 +235,11 @@ def catalog_frame(
                 "lost": lost,
                 "computed_at": computed_at,
                 "refreshed": tag.name in due,
+                "model_version": versions.get(tag.name),
                 "run_id": run_id,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:  # typed even when no tag reads a model
+        frame["model_version"] = frame["model_version"].astype("string")
+    return frame

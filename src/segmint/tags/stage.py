@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,10 +13,11 @@ import ibis.expr.types as ir
 
 from segmint.engine.engine import Engine, table_name
 from segmint.errors import ConfigError
+from segmint.predict.columns import rule_columns as prediction_rule_columns
 from segmint.project.spec import ProjectSpec
 from segmint.project.spec_profile import TagSpec
-from segmint.tags.catalogue import DEFAULT_TAGS, generated_tags, project_tags
-from segmint.tags.dsl import check_rule
+from segmint.tags.catalogue import DEFAULT_TAGS, generated_tags, predictive_tags, project_tags
+from segmint.tags.dsl import check_rule, rule_columns
 from segmint.tags.evaluate import (
     CUSTOMER_TAGS,
     TAG_CATALOG,
@@ -41,7 +43,8 @@ class TagBuild:
 
 def catalogue(spec: ProjectSpec) -> list[TagSpec]:
     """The project's tags, with unknown names in `tags.disable` reported."""
-    known = {t.name for t in DEFAULT_TAGS} | {t.name for t in generated_tags(spec.layers)}
+    generated = generated_tags(spec.layers) + predictive_tags(spec.predict)
+    known = {t.name for t in DEFAULT_TAGS} | {t.name for t in generated}
     unknown = [name for name in spec.tags.disable if name not in known]
     if unknown:
         hints = [
@@ -51,7 +54,7 @@ def catalogue(spec: ProjectSpec) -> list[TagSpec]:
             for name in unknown
         ]
         raise ConfigError("tags.disable: unknown default tag(s) " + ", ".join(hints))
-    return project_tags(spec.tags, spec.layers)
+    return project_tags(spec.tags, spec.layers, spec.predict)
 
 
 def build_tags(
@@ -62,8 +65,13 @@ def build_tags(
     project_dir: Path,
     as_of: dt.datetime,
     previous: PreviousTags,
+    model_versions: Mapping[str, str] | None = None,
 ) -> TagBuild:
-    """Evaluate every due tag, carry the others, and write members, history and catalogue."""
+    """Evaluate every due tag, carry the others, and write members, history and catalogue.
+
+    `profiles` may carry predictive columns beside the traits; `model_versions` maps such a
+    column to the version of the model that filled it, recorded on the tags that read it.
+    """
     tags = catalogue(spec)
     due = due_tags(tags, previous, as_of)
     members = engine.materialize(
@@ -90,7 +98,9 @@ def build_tags(
         )
     )
     customers = int(engine.scalar(profiles.count()))
-    frame = catalog_frame(tags, counts, customers, due, previous, as_of, run_id)
+    frame = catalog_frame(
+        tags, counts, customers, due, previous, as_of, run_id, tag_versions(tags, model_versions)
+    )
     catalog = engine.materialize(engine.run_table(run_id, TAG_CATALOG), frame)
     return TagBuild(
         tables={
@@ -104,13 +114,30 @@ def build_tags(
     )
 
 
+def tag_versions(tags: list[TagSpec], model_versions: Mapping[str, str] | None) -> dict[str, str]:
+    """Tag → the model versions its rule reads (only tags that read a model's column)."""
+    if not model_versions:
+        return {}
+    out: dict[str, str] = {}
+    for tag in tags:
+        read = sorted(
+            {model_versions[c] for c in rule_columns(tag.rule or "") if c in model_versions}
+        )
+        if read:
+            out[tag.name] = ", ".join(read)
+    return out
+
+
 def check_rules(spec: ProjectSpec) -> None:
     """Type-check every tag and layer rule against the profile's columns, before any work.
 
     A typo in a rule then fails the run at once (naming the tag, line and column) instead of
     after ingest and identity.
     """
-    profile = ibis.schema({t.name: t.dtype for t in TRAITS})
+    columns = {t.name: t.dtype for t in TRAITS}
+    if spec.predict.enabled:
+        columns |= prediction_rule_columns()
+    profile = ibis.schema(columns)
     without_layer = ibis.schema({t.name: t.dtype for t in TRAITS if t.name != "value_layer"})
     for layer in spec.layers.definitions:
         if layer.rule is not None:
