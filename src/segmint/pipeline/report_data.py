@@ -31,15 +31,25 @@ from segmint.identity.resolve import (
 from segmint.ingest.quality import quarantine_summary
 from segmint.pipeline.manifest import RUN_SOURCES, RUN_STAGES, RUNS
 from segmint.pipeline.run import QUALITY_FIELDS, QUALITY_SOURCES, QUARANTINE
+from segmint.predict.columns import (
+    CUSTOMER_PREDICTIONS,
+    MODEL_CALIBRATION,
+    MODEL_CARDS,
+    MODEL_IMPORTANCE,
+    MODEL_METRICS,
+)
 from segmint.project.loader import LoadedProject
+from segmint.project.spec_predict import PredictSettings
 from segmint.project.spec_profile import LayerSpec
 from segmint.report import ReportData
 from segmint.report.data import (
+    BAND_SCORES,
     LAYER_AVERAGES,
     LAYER_MIX_DIMENSIONS,
     NO_PURCHASE,
     REQUIRED_COLUMNS,
     SIZE_BUCKETS,
+    TOP_FEATURES,
     TOP_HUBS,
     UNASSIGNED,
 )
@@ -505,6 +515,105 @@ def _tags(reader: _Reader) -> _TagReport:
     return report
 
 
+# -- Predictions and model cards ---------------------------------------------------------------
+
+
+@dataclass
+class _PredictReport:
+    summary: dict[str, Any]
+    bands: pd.DataFrame
+    cards: pd.DataFrame
+    metrics: pd.DataFrame
+    calibration: pd.DataFrame
+    importance: pd.DataFrame
+
+
+def prediction_settings(settings: PredictSettings) -> dict[str, Any]:
+    """The ``predict`` settings the report's section needs, as plain data (see ReportData)."""
+    out: dict[str, Any] = {
+        "enabled": settings.enabled,
+        "clv": {
+            "horizon_days": settings.clv.horizon_days,
+            "labels": list(settings.clv.tier_labels),
+            "tiers": list(settings.clv.tiers),
+        },
+    }
+    for target in ("repurchase", "churn"):
+        target_settings = getattr(settings, target)
+        out[target] = {
+            "enabled": target_settings.enabled,
+            "horizon_days": target_settings.horizon_days,
+            "labels": list(target_settings.labels),
+            "bands": list(target_settings.bands),
+        }
+    return out
+
+
+def _predictions(reader: _Reader) -> _PredictReport:
+    """Headline figures and band counts of the buyers' scores (aggregated in the engine), and
+    the model cards with their metrics, calibration curves and top features."""
+    empty = pd.DataFrame()
+    report = _PredictReport({}, empty, empty, empty, empty, empty)
+    engine = reader.engine
+    scores = reader.table(CUSTOMER_PREDICTIONS)
+    if scores is not None:
+        has = set(scores.columns)
+        totals: dict[str, ir.Scalar] = {"buyers": scores.count()}
+        for key, column in (
+            ("clv_scored", "predicted_clv"),
+            ("repurchase_scored", "repurchase_probability"),
+            ("churn_scored", "churn_probability"),
+        ):
+            if column in has:
+                totals[key] = scores[column].count()
+        if "predicted_clv" in has:
+            totals["predicted_clv"] = scores.predicted_clv.sum()
+        if "run_id" in has:
+            totals["run_id"] = scores.run_id.max()
+        row = engine.to_pandas(scores.aggregate(**totals)).iloc[0]
+        report.summary = {
+            key: (str(value) if key == "run_id" else float(value))
+            for key, value in row.items()
+            if not pd.isna(value)
+        }
+        parts = []
+        for column in BAND_SCORES:
+            if column not in has:
+                continue
+            banded = scores.filter(scores[column].notnull())
+            metrics: dict[str, ir.Scalar] = {"customers": banded.count()}
+            if "predicted_clv" in has:
+                metrics["predicted_clv"] = banded.predicted_clv.sum()
+            counts = engine.to_pandas(
+                banded.group_by(banded[column].cast("string").name("band")).aggregate(**metrics)
+            )
+            parts.append(counts.assign(score=column))
+        if parts:
+            bands = pd.concat(parts, ignore_index=True)
+            report.bands = _required(bands, "prediction_bands")[
+                list(REQUIRED_COLUMNS["prediction_bands"])
+            ]
+    report.cards = _required(reader.frame(MODEL_CARDS), "model_cards")
+    report.metrics = _required(reader.frame(MODEL_METRICS), "model_metrics")
+    report.calibration = _required(reader.frame(MODEL_CALIBRATION), "model_calibration")
+    importance = reader.table(MODEL_IMPORTANCE)
+    if importance is not None and "mean_abs_shap" in importance.columns:
+        top = ibis.row_number().over(
+            group_by=[importance.target, importance.version],
+            order_by=[importance.mean_abs_shap.desc(), importance.feature],
+        )
+        report.importance = _required(
+            engine.to_pandas(
+                importance.mutate(top_rank=top)
+                .filter(lambda t: t.top_rank < TOP_FEATURES)
+                .drop("top_rank")
+                .order_by(["target", "version", ibis.desc("mean_abs_shap"), "feature"])
+            ),
+            "model_importance",
+        )
+    return report
+
+
 def build_report_data(
     engine: Engine,
     project: LoadedProject,
@@ -533,6 +642,7 @@ def build_report_data(
     rfm = _rfm(reader)
     layers = _layers(reader, list(project.spec.layers.definitions))
     tags = _tags(reader)
+    predict = _predictions(reader)
 
     quality = project.spec.quality
     return ReportData(
@@ -566,6 +676,13 @@ def build_report_data(
         tag_catalog=tags.catalog,
         tag_layers=tags.layers,
         tag_summary=tags.summary,
+        predictions=predict.summary,
+        prediction_bands=predict.bands,
+        prediction_settings=prediction_settings(project.spec.predict),
+        model_cards=predict.cards,
+        model_metrics=predict.metrics,
+        model_calibration=predict.calibration,
+        model_importance=predict.importance,
         role=name,
         hidden_tables=tuple(reader.hidden),
         lang=lang,

@@ -3,10 +3,11 @@
 Every chart function returns one ``<svg>`` element as a string, ready to drop into HTML:
 
 * the root carries ``data-chart="<kind>"`` (``bar``, ``stacked-bar``, ``grouped-bar``,
-  ``histogram``, ``heatmap``) and, for empty input, ``data-empty="true"``;
+  ``histogram``, ``heatmap``, ``calibration``) and, for empty input, ``data-empty="true"``;
 * its first child is a ``<title>``; the chart title, axis labels and value labels are drawn;
-* every data mark (bar, bar segment, heatmap cell) carries one ``data-value`` attribute with
-  the raw number (empty for a missing value), so a browser test can count drawn marks;
+* every data mark (bar, bar segment, heatmap cell, calibration point) carries one
+  ``data-value`` attribute with the raw number (empty for a missing value), so a browser test
+  can count drawn marks;
 * long labels are cut with an ellipsis and the full text is kept in a ``<title>`` tooltip;
 * missing, NaN and infinite values are drawn as empty marks labelled with an em dash; no
   coordinate is ever NaN or infinite; empty input draws a "no data" note.
@@ -257,6 +258,31 @@ class _Svg:
         self.add(
             f"<rect {' '.join(attrs)}>{inner}</rect>" if inner else f"<rect {' '.join(attrs)}/>"
         )
+
+    def circle(
+        self,
+        x: float,
+        y: float,
+        radius: float,
+        fill: str,
+        *,
+        value: float | None,
+        tooltip: str | None = None,
+        extra: str = "",
+    ) -> None:
+        """A data mark drawn as a dot (``data-value`` carries its number)."""
+        attrs = [
+            f'cx="{_n(x)}"',
+            f'cy="{_n(y)}"',
+            f'r="{_n(max(radius, 0.0))}"',
+            f'fill="{fill}"',
+            f'data-value="{_data_value(value)}"',
+            'class="mark"',
+        ]
+        if extra:
+            attrs.append(extra)
+        inner = f"<title>{_esc(tooltip)}</title>" if tooltip else ""
+        self.add(f"<circle {' '.join(attrs)}>{inner}</circle>")
 
     def render(self, height: float, *, empty: bool = False) -> str:
         attrs = [f'class="chart chart-{self.kind}"', f'data-chart="{self.kind}"']
@@ -1065,3 +1091,169 @@ def heatmap(
         legend_x + 16, top + steps * swatch_height, legend_texts[1], size=TICK_SIZE, fill=TEXT_MUTED
     )
     return svg.render(height)
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibration (reliability) chart
+# ---------------------------------------------------------------------------------------------
+
+CalibrationPoint = tuple[Any, Any, Any]
+"""One bin of a calibration curve: (mean predicted, observed rate, customers)."""
+
+
+def _pct_tick(value: Any) -> str:
+    number = as_float(value)
+    return MISSING if number is None else f"{number * 100:.0f}%"
+
+
+def calibration_chart(
+    series: Sequence[tuple[str, Sequence[CalibrationPoint]]],
+    *,
+    title: str,
+    x_label: str = "",
+    y_label: str = "",
+    diagonal_label: str = "",
+    tick_format: Formatter = _pct_tick,
+    colors: Sequence[str] | None = None,
+    tooltips: Sequence[Sequence[str]] | None = None,
+    width: float = 540,
+    height: float = 340,
+    chart_id: str | None = None,
+    empty_text: str = "No data",
+    show_title: bool = True,
+) -> str:
+    """Reliability chart: observed rate against mean predicted probability, per bin.
+
+    Both axes share one domain from 0 (to 1 at most, trimmed to the data so a model that
+    never predicts above 30 % is not squeezed into a corner); the dashed diagonal is perfect
+    calibration. Each series is a line through its bins in order of predicted probability,
+    with one dot per bin whose area follows the bin's customers. A bin missing either
+    coordinate has no place on the chart and is left out.
+
+    Args:
+        series: ``(name, points)`` per scorer; a point is ``(mean predicted, observed rate,
+            customers)`` with rates as fractions (0–1) and customers optional.
+        title: Chart title.
+        x_label: Caption of the x axis (mean predicted probability).
+        y_label: Caption of the y axis (observed rate).
+        diagonal_label: Legend entry of the diagonal (none when empty).
+        tick_format: Formats both axes' ticks (default: percentages).
+        colors: One colour per series (cycled).
+        tooltips: Optional hover text per point, ``tooltips[series][point]``.
+        width: Width in pixels.
+        height: Height in pixels.
+        chart_id: ``id`` of the root element.
+        empty_text: Shown when no series has a point.
+        show_title: Draw the title above the chart (it is always in the ``<title>``).
+
+    Returns:
+        The ``<svg data-chart="calibration">`` element as a string.
+    """
+    palette = list(colors) if colors else list(PALETTE)
+    parts: list[tuple[str, str, list[tuple[float, float, float | None, str | None]]]] = []
+    for index, (name, given) in enumerate(series):
+        tips = tooltips[index] if tooltips and index < len(tooltips) else []
+        kept = []
+        for position, point in enumerate(given):
+            predicted, observed, customers = (as_float(v) for v in (*point, None, None)[:3])
+            if predicted is None or observed is None:
+                continue
+            tip = tips[position] if position < len(tips) else None
+            kept.append((predicted, observed, customers, tip))
+        if kept:
+            kept.sort(key=lambda item: item[0])
+            parts.append((clean_label(name), palette[index % len(palette)], kept))
+    if not parts:
+        return _empty_chart("calibration", title, empty_text, width, chart_id, show_title)
+    names = [name for name, _, _ in parts] + ([diagonal_label] if diagonal_label else [])
+    swatches = [color for _, color, _ in parts] + ([AXIS] if diagonal_label else [])
+    every = [v for _, _, points in parts for p in points for v in p[:2]]
+    peak = min(max(max(every), 0.05), 1.0)
+    lo, hi, ticks = nice_ticks(0.0, peak, 5)  # every nice step divides 1: hi stays <= 1
+    tick_texts = [tick_format(tick) for tick in ticks]
+    y_axis_width = max(_text_width(s, TICK_SIZE) for s in tick_texts) + 8
+    x0 = (18.0 if y_label else 0.0) + y_axis_width
+    legend_units = 26
+    legend_width = min(
+        max(_text_width(truncate(n, legend_units), TICK_SIZE) for n in names) + 34, width * 0.4
+    )
+    svg = _Svg("calibration", title, width, chart_id)
+    top = _title(svg, title, show_title) + 8
+    bottom = max(height - 22 - (20 if x_label else 0), top + 60)
+    # a square plot, so the diagonal runs at 45°; the legend sits to its right
+    side = max(min(width - x0 - legend_width - 12, bottom - top), 40.0)
+    x1 = x0 + side
+    plot_top = bottom - side
+    for index, (name, color) in enumerate(zip(names, swatches, strict=True)):
+        y = plot_top + 6 + index * 18
+        label = _fit_label(name, legend_units, legend_width - 30, TICK_SIZE)
+        if index == len(parts):  # the diagonal: a dashed stroke, as drawn
+            svg.add(
+                f'<line x1="{_n(x1 + 18)}" y1="{_n(y - 4)}" x2="{_n(x1 + 30)}" y2="{_n(y - 4)}" '
+                f'stroke="{AXIS}" stroke-width="1.2" stroke-dasharray="3 2"/>'
+            )
+        else:
+            svg.rect(x1 + 18, y - 9, 12, 10, color, mark=False, extra='rx="2"')
+        svg.text(x1 + 35, y, label, size=TICK_SIZE, fill=TEXT_MUTED, full=name)
+
+    def x_of(value: float) -> float:
+        return x0 + _frac(value, lo, hi) * (x1 - x0)
+
+    def y_of(value: float) -> float:
+        return bottom - _frac(value, lo, hi) * (bottom - plot_top)
+
+    for tick, text in zip(ticks, tick_texts, strict=True):
+        svg.line(x_of(tick), plot_top, x_of(tick), bottom, GRID)
+        svg.line(x0, y_of(tick), x1, y_of(tick), GRID)
+        svg.text(x_of(tick), bottom + 14, text, size=TICK_SIZE, anchor="middle", fill=TEXT_MUTED)
+        svg.text(
+            x0 - 5,
+            y_of(tick) + TICK_SIZE * 0.35,
+            text,
+            size=TICK_SIZE,
+            anchor="end",
+            fill=TEXT_MUTED,
+        )
+    svg.line(x0, bottom, x1, bottom, AXIS)
+    svg.line(x0, plot_top, x0, bottom, AXIS)
+    svg.add(
+        f'<line x1="{_n(x_of(lo))}" y1="{_n(y_of(lo))}" x2="{_n(x_of(hi))}" y2="{_n(y_of(hi))}" '
+        f'stroke="{AXIS}" stroke-width="1.2" stroke-dasharray="5 4" class="diagonal"/>'
+    )
+    if x_label:
+        svg.text(
+            (x0 + x1) / 2, bottom + 34, x_label, size=TICK_SIZE, anchor="middle", fill=TEXT_MUTED
+        )
+    if y_label:
+        svg.text(
+            11,
+            (plot_top + bottom) / 2,
+            y_label,
+            size=TICK_SIZE,
+            anchor="middle",
+            fill=TEXT_MUTED,
+            rotate=True,
+        )
+    largest = max((p[2] or 0.0 for _, _, points in parts for p in points), default=0.0)
+    for name, color, points in parts:
+        path = " ".join(f"{_n(x_of(p))},{_n(y_of(o))}" for p, o, _, _ in points)
+        svg.add(
+            f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2" '
+            'stroke-linejoin="round" stroke-linecap="round"/>'
+        )
+        for predicted, observed, customers, tip in points:
+            size = math.sqrt(max(customers or 0.0, 0.0) / largest) if largest > 0 else 0.5
+            text = tip or (
+                f"{name}: {tick_format(predicted)} → {tick_format(observed)}"
+                + (f" · {fmt_num(customers, 0)}" if customers is not None else "")
+            )
+            svg.circle(
+                x_of(predicted),
+                y_of(observed),
+                3.0 + 4.0 * size,
+                color,
+                value=observed,
+                tooltip=text,
+                extra=f'data-x="{_data_value(predicted)}" stroke="#ffffff" stroke-width="1.2"',
+            )
+    return svg.render(bottom + 22 + (20 if x_label else 0))

@@ -100,6 +100,18 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "layer_mix": ("value_layer", "dimension", "value", "customers"),
     "rfm_layers": ("segment", "value_layer", "customers"),
+    "prediction_bands": ("score", "band", "customers", "predicted_clv"),
+    "model_cards": ("target", "version", "kind", "card"),
+    "model_metrics": ("target", "version", "window", "scorer", "metric", "value"),
+    "model_calibration": (
+        "target",
+        "version",
+        "scorer",
+        "mean_predicted",
+        "observed_rate",
+        "customers",
+    ),
+    "model_importance": ("target", "version", "feature", "mean_abs_shap"),
 }
 """Columns each non-empty table must have."""
 
@@ -116,6 +128,10 @@ SIZE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 """Customers by number of records: (label, lowest, highest or None for no limit)."""
 TOP_HUBS = 20
 """How many blocked hubs the report lists."""
+BAND_SCORES: tuple[str, ...] = ("clv_tier", "repurchase_band", "churn_risk")
+"""The band columns of ``customer_predictions`` the report counts buyers in."""
+TOP_FEATURES = 10
+"""How many features (by mean |SHAP|) each model's importance chart shows."""
 
 
 class ReportDataError(SegmintError, ValueError):
@@ -180,6 +196,26 @@ class ReportData:
         tag_layers: Members per (``tag``, ``value_layer``) for the tags in ``tag_catalog``.
         tag_summary: ``profiles`` (customers profiled), ``tagged_customers`` (holding at least
             one visible tag) and ``memberships`` (customer–tag pairs).
+        predictions: Headline figures of ``customer_predictions``: ``buyers`` (rows),
+            ``clv_scored`` / ``repurchase_scored`` / ``churn_scored`` (buyers with a non-NULL
+            predicted CLV / repurchase / churn probability), ``predicted_clv`` (sum) and
+            ``run_id`` (the run that scored them). Empty when the table is missing or hidden.
+        prediction_bands: Buyers per band of each column in :data:`BAND_SCORES`: ``score``
+            (the column), ``band`` (its value; NULL bands are left out), ``customers`` and
+            ``predicted_clv`` (their summed predicted CLV).
+        prediction_settings: The project's ``predict`` settings the section needs: ``enabled``
+            and, under ``clv`` / ``repurchase`` / ``churn``, ``horizon_days`` and the band
+            ``labels`` (lowest first) with their cut points ``bands`` (CLV: ``tier_labels``
+            and quantile cut points ``tiers``); ``enabled`` per machine-learned target.
+        model_cards: One row per model the run used, as in the ``model_cards`` table:
+            ``target``, ``version``, ``kind``, ``run_id``, ``trained_run_id`` and ``card``
+            (the card as JSON text).
+        model_metrics: The models' held-out metrics in long form: ``target``, ``version``,
+            ``window``, ``scorer`` (``model`` or a baseline), ``metric`` and ``value``.
+        model_calibration: Calibration curves of the test window: ``target``, ``version``,
+            ``scorer``, ``bin``, ``mean_predicted``, ``observed_rate`` and ``customers``.
+        model_importance: Each model's top :data:`TOP_FEATURES` features by ``mean_abs_shap``
+            (``target``, ``version``, ``rank``, ``feature``, ``gain``, ``mean_abs_shap``).
         role: The access role the report was built as ("" when not known).
         hidden_tables: Tables the role may not read; their sections say so.
         lang: ``"en"`` or ``"zh"``.
@@ -208,6 +244,13 @@ class ReportData:
     tag_catalog: pd.DataFrame = field(default_factory=_empty_frame)
     tag_layers: pd.DataFrame = field(default_factory=_empty_frame)
     tag_summary: dict[str, float] = field(default_factory=dict)
+    predictions: dict[str, Any] = field(default_factory=dict)
+    prediction_bands: pd.DataFrame = field(default_factory=_empty_frame)
+    prediction_settings: dict[str, Any] = field(default_factory=dict)
+    model_cards: pd.DataFrame = field(default_factory=_empty_frame)
+    model_metrics: pd.DataFrame = field(default_factory=_empty_frame)
+    model_calibration: pd.DataFrame = field(default_factory=_empty_frame)
+    model_importance: pd.DataFrame = field(default_factory=_empty_frame)
     role: str = ""
     hidden_tables: tuple[str, ...] = ()
     lang: Literal["en", "zh"] = "en"

@@ -403,6 +403,272 @@ STRINGS: dict[str, dict[str, str]] = {
     "refresh.daily": {"en": "Daily", "zh": "每日"},
     "refresh.weekly": {"en": "Weekly", "zh": "每周"},
     "refresh.monthly": {"en": "Monthly", "zh": "每月"},
+    # Predictive models
+    "section_predict": {"en": "Predictive models", "zh": "预测模型"},
+    "predict_note": {
+        "en": "Scores for every buyer from this run's models. Each model is checked on the "
+        "latest complete window it never saw, against simple baselines.",
+        "zh": "本次运行的模型为每位购买客户打分。每个模型都在其未见过的最近完整窗口上检验，"
+        "并与简单基线比较。",
+    },
+    "predict_missing": {
+        "en": "This warehouse has no predictions: the last run did not build them (an older "
+        "warehouse, or the predict stage did not run). Run the pipeline again to add them.",
+        "zh": "该数据仓库中没有预测结果：最近一次运行未生成（旧版数据仓库，或预测阶段未运行）。"
+        "重新运行流水线即可生成。",
+    },
+    "predict_disabled": {
+        "en": "The predict stage is turned off in the project file (predict.enabled: false).",
+        "zh": "项目文件中已关闭预测阶段（predict.enabled: false）。",
+    },
+    "predict_stale": {
+        "en": "These scores come from run {run}, not from the run this report describes.",
+        "zh": "这些评分来自运行 {run}，而非本报告所述的运行。",
+    },
+    "kpi_scored": {"en": "Buyers scored", "zh": "已评分的购买客户"},
+    "kpi_scored_note": {"en": "customers with a paid purchase", "zh": "有付费购买的客户"},
+    "kpi_not_scored": {"en": "no model this run", "zh": "本次运行无模型"},
+    "kpi_churn": {"en": "Churn risk: {band}", "zh": "流失风险：{band}"},
+    "kpi_churn_note": {
+        "en": "{customers} buyers (≥ {pct}) unlikely to buy in {days} days; {clv} predicted CLV",
+        "zh": "{customers} 位客户（≥ {pct}）预计 {days} 天内不再购买；预测 CLV {clv}",
+    },
+    "kpi_repurchase": {"en": "Likely to buy within {days} days", "zh": "{days} 天内可能复购"},
+    "kpi_repurchase_note": {
+        "en": "{customers} buyers: {bands}",
+        "zh": "{customers} 位客户：{bands}",
+    },
+    "kpi_clv_total": {"en": "Predicted CLV", "zh": "预测客户终身价值"},
+    "kpi_clv_total_note": {
+        "en": "next {days} days, discounted; {value} per buyer",
+        "zh": "未来 {days} 天（折现）；每位客户 {value}",
+    },
+    "kpi_top_tier": {"en": "Mean CLV: {tier} tier", "zh": "平均 CLV：{tier}"},
+    "kpi_top_tier_note": {
+        "en": "{customers} buyers hold {pct} of predicted CLV",
+        "zh": "{customers} 位客户占预测 CLV 的 {pct}",
+    },
+    "predict_bands": {"en": "Buyers by score band", "zh": "各评分区间的客户分布"},
+    "predict_bands_note": {
+        "en": "Bands and their cut points are set under predict in the project file; each "
+        "band is also a predictive tag.",
+        "zh": "区间及其分界点在项目文件的 predict 部分设置；每个区间也是一个预测标签。",
+    },
+    "bands_repurchase": {"en": "Repurchase bands", "zh": "复购概率区间"},
+    "bands_churn": {"en": "Churn-risk levels", "zh": "流失风险等级"},
+    "band_tip": {
+        "en": "{band}: {customers} buyers ({pct}) · predicted CLV {clv}",
+        "zh": "{band}：{customers} 位客户（{pct}）· 预测 CLV {clv}",
+    },
+    "band.unlikely": {"en": "unlikely", "zh": "不太可能"},
+    "band.possible": {"en": "possible", "zh": "有可能"},
+    "band.likely": {"en": "likely", "zh": "很可能"},
+    "band.very_likely": {"en": "very likely", "zh": "极有可能"},
+    "band.low": {"en": "low", "zh": "低"},
+    "band.medium": {"en": "medium", "zh": "中"},
+    "band.high": {"en": "high", "zh": "高"},
+    "band.top": {"en": "top", "zh": "顶级"},
+    "model_title.repurchase": {"en": "Repurchase model", "zh": "复购模型"},
+    "model_title.churn": {"en": "Churn model", "zh": "流失模型"},
+    "model_title.clv": {"en": "CLV model", "zh": "客户终身价值模型"},
+    "model_absent": {
+        "en": "No model this run: too little history to train and test one (the run's notes "
+        "say why), so {column} is empty.",
+        "zh": "本次运行没有该模型：历史数据不足以训练和检验（原因见运行记录），"
+        "因此 {column} 为空。",
+    },
+    "clv_absent": {
+        "en": "No CLV model this run: the purchase history could not support a fit, so the "
+        "CLV columns are empty.",
+        "zh": "本次运行没有客户终身价值模型：购买历史不足以拟合，因此相关列为空。",
+    },
+    "model_cards_missing": {
+        "en": "No model cards were published with these scores.",
+        "zh": "这些评分没有发布模型卡片。",
+    },
+    "version": {"en": "Version", "zh": "版本"},
+    "model_kind": {"en": "Model", "zh": "模型"},
+    "calibrated_with": {"en": "{method} calibration", "zh": "{method} 校准"},
+    "rounds": {"en": "{n} rounds", "zh": "{n} 轮"},
+    "training_notes": {"en": "Notes from training", "zh": "训练说明"},
+    "trained": {"en": "Trained", "zh": "训练"},
+    "trained_this_run": {"en": "in this run", "zh": "本次运行"},
+    "trained_in_run": {
+        "en": "in run {run} (saved model reused)",
+        "zh": "运行 {run}（沿用已保存模型）",
+    },
+    "horizon": {"en": "Horizon", "zh": "预测期"},
+    "data_as_of": {"en": "Data as of", "zh": "数据截至"},
+    "population_test": {"en": "Test population", "zh": "测试人群"},
+    "population_value": {
+        "en": "{customers} buyers · base rate {rate}",
+        "zh": "{customers} 位客户 · 基准率 {rate}",
+    },
+    "features": {"en": "Features", "zh": "特征数"},
+    "ece": {"en": "Calibration error (ECE)", "zh": "校准误差（ECE）"},
+    "ece_hint": {
+        "en": "Expected calibration error on the test window: the customer-weighted mean gap "
+        "between predicted probability and observed rate (0 is perfect).",
+        "zh": "测试窗口上的期望校准误差：按客户数加权的预测概率与实际比例之差的平均（0 为完美）。",
+    },
+    "ece_note": {"en": "ECE: {values}", "zh": "ECE：{values}"},
+    "backtest_windows": {"en": "Backtest windows", "zh": "回测窗口"},
+    "window": {"en": "Window", "zh": "窗口"},
+    "window.train": {"en": "Train", "zh": "训练"},
+    "window.validate": {"en": "Validate", "zh": "验证"},
+    "window.test": {"en": "Test (held out)", "zh": "测试（留出）"},
+    "window.deploy_train": {"en": "Deployed: train", "zh": "部署：训练"},
+    "window.deploy_calibrate": {"en": "Deployed: calibrate", "zh": "部署：校准"},
+    "window.deploy": {"en": "Deployed: scoring", "zh": "部署：评分"},
+    "window.holdout": {"en": "Holdout", "zh": "留出期"},
+    "cutoff": {"en": "Cutoff", "zh": "截止时间"},
+    "cutoff_hint": {
+        "en": "Features use data up to this time only",
+        "zh": "特征只使用此时间之前的数据",
+    },
+    "outcome_until": {"en": "Outcome until", "zh": "结果观察至"},
+    "population": {"en": "Buyers", "zh": "客户数"},
+    "population_hint": {
+        "en": "Customers with a paid order up to the cutoff",
+        "zh": "截止时间前有付费订单的客户",
+    },
+    "base_rate": {"en": "Base rate", "zh": "基准率"},
+    "base_rate_hint": {
+        "en": "Share of the window's buyers for whom the outcome happened",
+        "zh": "窗口内发生目标结果的客户比例",
+    },
+    "held_out_metrics": {"en": "Held-out metrics", "zh": "留出集指标"},
+    "metrics_window": {
+        "en": "{window} window; the best value of each metric is green.",
+        "zh": "{window}窗口；每项指标的最佳值以绿色显示。",
+    },
+    "scorer": {"en": "Scorer", "zh": "评分方法"},
+    "best_scorer": {"en": "Best on this metric", "zh": "该指标最佳"},
+    "higher_better": {"en": "Higher is better", "zh": "越高越好"},
+    "lower_better": {"en": "Lower is better", "zh": "越低越好"},
+    "scorer.model": {"en": "Model", "zh": "模型"},
+    "scorer.model_kind": {"en": "Model ({kind})", "zh": "模型（{kind}）"},
+    "scorer.recency_rule": {"en": "Recency rule", "zh": "最近购买规则"},
+    "scorer.recency": {"en": "Recency rule", "zh": "最近购买规则"},
+    "scorer.bgnbd": {"en": "BG/NBD", "zh": "BG/NBD"},
+    "metric.roc_auc": {"en": "ROC-AUC", "zh": "ROC-AUC"},
+    "metric.pr_auc": {"en": "PR-AUC", "zh": "PR-AUC"},
+    "metric.lift": {"en": "Lift @ top {n}%", "zh": "前 {n}% 提升度"},
+    "metric.capture": {"en": "Capture @ top {n}%", "zh": "前 {n}% 捕获率"},
+    "metric.brier": {"en": "Brier", "zh": "Brier 分数"},
+    "metric.brier_raw": {"en": "Brier (uncalibrated)", "zh": "Brier 分数（校准前）"},
+    "metric.ece": {"en": "ECE", "zh": "ECE"},
+    "metric.ece_raw": {"en": "ECE (uncalibrated)", "zh": "ECE（校准前）"},
+    "metric.log_loss": {"en": "Log loss", "zh": "对数损失"},
+    "metric.mae_per_customer": {"en": "MAE per customer", "zh": "每位客户平均绝对误差"},
+    "list_and": {"en": " and ", "zh": "和"},
+    "verdict_beats_one": {
+        "en": "{model} beats the baseline ({baselines}) on {metrics}.",
+        "zh": "{model}在 {metrics} 上优于基线（{baselines}）。",
+    },
+    "verdict_beats_two": {
+        "en": "{model} beats both baselines ({baselines}) on {metrics}.",
+        "zh": "{model}在 {metrics} 上优于两个基线（{baselines}）。",
+    },
+    "verdict_beats_all": {
+        "en": "{model} beats all {n} baselines ({baselines}) on {metrics}.",
+        "zh": "{model}在 {metrics} 上优于全部 {n} 个基线（{baselines}）。",
+    },
+    "verdict_lost": {
+        "en": "{model} does not beat every baseline: {details}.",
+        "zh": "{model}未能胜过所有基线：{details}。",
+    },
+    "verdict_loss": {
+        "en": "{baseline} wins on {metric} ({theirs} vs {mine})",
+        "zh": "{baseline}在 {metric} 上更好（{theirs} 对 {mine}）",
+    },
+    "verdict_tie": {
+        "en": "{baseline} matches it on {metric} ({theirs})",
+        "zh": "{baseline}在 {metric} 上与其持平（{theirs}）",
+    },
+    "verdict_unknown": {
+        "en": "No held-out ranking metrics to compare with the baselines.",
+        "zh": "没有可与基线比较的留出集排序指标。",
+    },
+    "verdict_no_baseline": {
+        "en": "No baseline was scored on the held-out window.",
+        "zh": "留出窗口上没有基线评分。",
+    },
+    "calibration_chart": {"en": "Calibration", "zh": "校准曲线"},
+    "calibration_note": {
+        "en": "Observed rate against mean predicted probability per bin; on the dashed "
+        "diagonal a predicted 30% happens 30% of the time. Dot size: customers in the bin.",
+        "zh": "每个分箱的实际比例与平均预测概率；位于虚线对角线上表示预测 30% 的事件"
+        "确实有 30% 发生。圆点大小：分箱内客户数。",
+    },
+    "mean_predicted": {"en": "Mean predicted probability", "zh": "平均预测概率"},
+    "observed_rate": {"en": "Observed rate", "zh": "实际比例"},
+    "perfect_calibration": {"en": "Perfect calibration", "zh": "完美校准"},
+    "calibration_tip": {
+        "en": "{scorer}: predicted {predicted}, observed {observed} · {customers} customers",
+        "zh": "{scorer}：预测 {predicted}，实际 {observed} · {customers} 位客户",
+    },
+    "importance_chart": {"en": "Top features", "zh": "主要特征"},
+    "importance_note": {
+        "en": "The features that move the score most: mean absolute SHAP value on the test window.",
+        "zh": "对评分影响最大的特征：测试窗口上的平均绝对 SHAP 值。",
+    },
+    "mean_abs_shap": {"en": "Mean |SHAP|", "zh": "平均 |SHAP|"},
+    "importance_tip": {
+        "en": "{feature}: mean |SHAP| {shap} · gain {gain}",
+        "zh": "{feature}：平均 |SHAP| {shap} · 增益 {gain}",
+    },
+    "limits": {"en": "Limits", "zh": "局限"},
+    "clv_customers": {"en": "Fitted on", "zh": "拟合客户"},
+    "clv_customers_value": {
+        "en": "{customers} buyers, {repeat} repeat ({pct})",
+        "zh": "{customers} 位客户，其中复购 {repeat} 位（{pct}）",
+    },
+    "clv_horizon_value": {
+        "en": "{days} days, {rate} a year discount",
+        "zh": "{days} 天，年折现率 {rate}",
+    },
+    "log_likelihood": {"en": "Log-likelihood", "zh": "对数似然"},
+    "count_parameters": {"en": "Purchase-count parameters", "zh": "购买次数模型参数"},
+    "spend_parameters": {"en": "Spend parameters", "zh": "消费金额模型参数"},
+    "spend_not_fitted": {
+        "en": "not fitted: each buyer's own mean spend is used",
+        "zh": "未拟合：使用每位客户自身的平均消费",
+    },
+    "holdout_check": {"en": "Holdout check", "zh": "留出期检验"},
+    "holdout_note": {
+        "en": "Refitted as of {start} and asked for the next {days} days: predicted {predicted} "
+        "purchase days, {actual} happened ({error}); MAE per customer {mae}, correlation {corr}.",
+        "zh": "以 {start} 为截止重新拟合并预测之后 {days} 天：预测 {predicted} 个购买日，实际 "
+        "{actual} 个（{error}）；每位客户平均绝对误差 {mae}，相关系数 {corr}。",
+    },
+    "holdout_missing": {
+        "en": "No holdout check: too little history before the holdout period.",
+        "zh": "无留出期检验：留出期之前的历史数据不足。",
+    },
+    "holdout_chart": {
+        "en": "Predicted vs actual purchase days per customer",
+        "zh": "每位客户预测与实际购买日数",
+    },
+    "repeat_purchases": {"en": "Repeat purchases", "zh": "复购次数"},
+    "repeat_purchases_hint": {
+        "en": "Repeat purchase days before the holdout period",
+        "zh": "留出期之前的复购天数",
+    },
+    "predicted_per_customer": {"en": "Predicted per buyer", "zh": "人均预测"},
+    "actual_per_customer": {"en": "Actual per buyer", "zh": "人均实际"},
+    "predicted_total": {"en": "Predicted total", "zh": "预测合计"},
+    "actual_total": {"en": "Actual total", "zh": "实际合计"},
+    "purchase_days_per_customer": {"en": "Purchase days per buyer", "zh": "人均购买日数"},
+    "clv_tiers": {"en": "CLV tiers", "zh": "CLV 分层"},
+    "clv_tiers_note": {
+        "en": "Tiers cut predicted CLV at quantiles (predict.clv.tiers).",
+        "zh": "按预测 CLV 的分位数划分（predict.clv.tiers）。",
+    },
+    "clv_tier": {"en": "Tier", "zh": "分层"},
+    "predicted_clv": {"en": "Predicted CLV", "zh": "预测 CLV"},
+    "clv_share": {"en": "Share of CLV", "zh": "CLV 占比"},
+    "mean_clv": {"en": "Mean CLV", "zh": "平均 CLV"},
 }
 
 SEGMENT_NAMES_ZH: dict[str, str] = {

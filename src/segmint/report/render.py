@@ -58,6 +58,7 @@ from segmint.report.fmt import (
 from segmint.report.i18n import segment_label, status_label, t
 from segmint.report.identity import identity_section
 from segmint.report.layers import layers_section, segment_layer_chart
+from segmint.report.predict import predict_section
 from segmint.report.tags import tags_section
 
 MAX_FINDINGS = 6
@@ -178,6 +179,7 @@ def _context(data: ReportData) -> dict[str, Any]:
         "segments": segments,
         "layers": layers_section(data, tr),
         "tags": tags_section(data, tr),
+        "predict": predict_section(data, tr),
         "footer": tr("generated_by", version=_version(), run_id=run_id),
     }
 
