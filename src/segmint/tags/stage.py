@@ -120,9 +120,9 @@ def tag_versions(tags: list[TagSpec], model_versions: Mapping[str, str] | None) 
         return {}
     out: dict[str, str] = {}
     for tag in tags:
-        read = sorted(
-            {model_versions[c] for c in rule_columns(tag.rule or "") if c in model_versions}
-        )
+        if not tag.rule:  # a plugin tag reads what it likes; no model is recorded for it
+            continue
+        read = sorted({model_versions[c] for c in rule_columns(tag.rule) if c in model_versions})
         if read:
             out[tag.name] = ", ".join(read)
     return out
