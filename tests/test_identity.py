@@ -188,6 +188,8 @@ def test_ids_are_stable_across_runs_and_merges_are_recorded(engine: Engine) -> N
 def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, Path]:
     out = tmp_path_factory.mktemp("identity-company")
     generated = generate_company(out, customers=3000, seed=23)
+    with generated.project_file.open("a", encoding="utf-8") as project_file:
+        project_file.write("predict:\n  enabled: false  # identity is under test, not models\n")
     project = Project.load(generated.project_file)
     project.run(report=False)
     return project, out
