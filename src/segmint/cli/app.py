@@ -15,8 +15,11 @@ from rich.table import Table
 from segmint.cli.access import access_app
 from segmint.cli.clv import clv_app
 from segmint.cli.common import (
+    AsOfOpt,
     JsonOpt,
+    NoReportOpt,
     ProjectArg,
+    ReportOpt,
     RoleOpt,
     emit_json,
     err,
@@ -137,13 +140,9 @@ def generate(
 @app.command()
 def run(
     project: ProjectArg,
-    as_of: Annotated[
-        dt.datetime | None, typer.Option("--as-of", help="Analysis time (UTC).")
-    ] = None,
-    report: Annotated[
-        Path | None, typer.Option("--report", help="HTML report path (default: the project's).")
-    ] = None,
-    no_report: Annotated[bool, typer.Option("--no-report", help="Skip the HTML report.")] = False,
+    as_of: AsOfOpt = None,
+    report: ReportOpt = None,
+    no_report: NoReportOpt = False,
     role: Annotated[
         str | None,
         typer.Option("--role", help="Write the report as this role sees the data."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
@@ -25,6 +26,11 @@ state = {"debug": False}
 
 ProjectArg = Annotated[Path, typer.Argument(help="The project file (segmint.yml).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
+AsOfOpt = Annotated[dt.datetime | None, typer.Option("--as-of", help="Analysis time (UTC).")]
+ReportOpt = Annotated[
+    Path | None, typer.Option("--report", help="HTML report path (default: the project's).")
+]
+NoReportOpt = Annotated[bool, typer.Option("--no-report", help="Skip the HTML report.")]
 RoleOpt = Annotated[
     str | None,
     typer.Option("--role", help="Read as this role (default: the project's access.default_role)."),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,8 +11,11 @@ import typer
 from rich.table import Table
 
 from segmint.cli.common import (
+    AsOfOpt,
     JsonOpt,
+    NoReportOpt,
     ProjectArg,
+    ReportOpt,
     RoleOpt,
     emit_json,
     err,
@@ -38,13 +40,9 @@ LOWER_IS_BETTER = frozenset({"brier", "brier_raw", "ece", "log_loss", "mae_per_c
 @predict_app.command()
 def train(
     project: ProjectArg,
-    as_of: Annotated[
-        dt.datetime | None, typer.Option("--as-of", help="Analysis time (UTC).")
-    ] = None,
-    report: Annotated[
-        Path | None, typer.Option("--report", help="HTML report path (default: the project's).")
-    ] = None,
-    no_report: Annotated[bool, typer.Option("--no-report", help="Skip the HTML report.")] = False,
+    as_of: AsOfOpt = None,
+    report: ReportOpt = None,
+    no_report: NoReportOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the pipeline and retrain the churn and repurchase models (one command).

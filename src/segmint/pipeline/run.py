@@ -296,6 +296,7 @@ class PipelineRun:
                     spec,
                     self.as_of,
                     self._published_frame(MODEL_REGISTRY),
+                    profile=profile_table,
                     retrain=self.retrain,
                     progress=self.progress.advance,
                 )

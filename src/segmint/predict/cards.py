@@ -110,17 +110,15 @@ def _importance_rows(
         }
 
 
+_FLOAT = frozenset({"value", "gain", "mean_abs_shap", "mean_predicted", "observed_rate"})
+_INT = frozenset({"bin", "customers", "rank"})
+
+
 def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Rows as a frame typed by column name (so an empty table still has a schema)."""
     frame = pd.DataFrame(rows, columns=list(columns))
-    for column in columns:
-        if frame[column].dtype == object or frame.empty:
-            if column in ("value", "gain", "mean_abs_shap", "mean_predicted", "observed_rate"):
-                frame[column] = frame[column].astype("float64")
-            elif column in ("bin", "customers", "rank"):
-                frame[column] = frame[column].astype("int64")
-            else:
-                frame[column] = frame[column].astype("string")
-    return frame
+    types = {c: "float64" if c in _FLOAT else "int64" if c in _INT else "string" for c in columns}
+    return frame.astype(types)
 
 
 def card_tables(rows: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:

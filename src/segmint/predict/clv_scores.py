@@ -10,14 +10,13 @@ purchases they predicted for those days with what happened: the model card shows
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from segmint.digest import json_digest
 from segmint.predict.clv import MODELS, FitError, GammaGamma, customer_lifetime_value
 from segmint.project.spec_predict import ClvSettings
 
@@ -40,9 +39,7 @@ class ClvFit:
     @property
     def version(self) -> str:
         """clv-<model>-<as-of date>-<hash of the parameters>."""
-        digest = hashlib.sha256(
-            json.dumps(self.parameters(), sort_keys=True).encode("utf-8")
-        ).hexdigest()[:8]
+        digest = json_digest(self.parameters(), 8)
         return f"clv-{self.settings.model}-{self.data_as_of:%Y%m%d}-{digest}"
 
     def parameters(self) -> dict[str, Any]:
@@ -95,10 +92,9 @@ def fit_clv(summary: pd.DataFrame, settings: ClvSettings, data_as_of: dt.datetim
     count_model = MODELS[settings.model]()
     count_model.fit(summary["frequency"], summary["recency"], summary["T"])
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    spend_model: GammaGamma | None = GammaGamma()
+    spend_model: GammaGamma | None
     try:
-        assert spend_model is not None
-        spend_model.fit(repeat["frequency"], repeat["monetary_value"])
+        spend_model = GammaGamma().fit(repeat["frequency"], repeat["monetary_value"])
     except FitError:
         spend_model = None
     return ClvFit(

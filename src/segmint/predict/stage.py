@@ -8,7 +8,6 @@ buyer → `customer_predictions`, the model registry and the model-card tables.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from segmint.digest import json_digest
 from segmint.engine.engine import Engine, table_name
 from segmint.errors import ConfigError, SegmintError
 from segmint.predict import cards
@@ -66,7 +66,7 @@ def settings_hash(spec: ProjectSpec, target: str) -> str:
         "calibration": predict.calibration,
         "profile": spec.profile.model_dump(mode="json"),
     }
-    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    return json_digest(doc)
 
 
 def retrain_reason(
@@ -104,10 +104,14 @@ def build_predictions(
     as_of: dt.datetime,
     previous_registry: pd.DataFrame | None,
     *,
+    profile: ir.Table | None = None,
     retrain: Retrain | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> PredictBuild:
-    """Score every buyer with the CLV models and the churn and repurchase models."""
+    """Score every buyer with the CLV models and the churn and repurchase models.
+
+    `profile` is the run's profile at `as_of`; scoring reuses it instead of building it again.
+    """
     say = progress or (lambda _detail: None)
     build = PredictBuild(tables={})
     predict = spec.predict
@@ -143,15 +147,16 @@ def build_predictions(
                 trained_run_id=run_id,
                 trained_at=_now(),
                 data_as_of=as_of,
-                settings_hash=hashlib.sha256(
-                    json.dumps(predict.clv.model_dump(), sort_keys=True).encode("utf-8")
-                ).hexdigest()[:16],
+                settings_hash=json_digest(predict.clv.model_dump()),
                 payload=json.dumps({"parameters": clv.parameters(), "card": card}),
             )
         )
         card_rows.append(cards.card_row("clv", clv.version, "clv", run_id, run_id, card))
 
-    frames = FeatureFrames(engine, run_id, inputs, spec)  # shared: the targets' cutoffs overlap
+    # shared: the targets' cutoffs overlap, and scoring reads the run's own profile
+    frames = FeatureFrames(
+        engine, run_id, inputs, spec, profiles=None if profile is None else {as_of: profile}
+    )
     for target in TARGETS:
         settings: TargetSettings = getattr(predict, target)
         if not settings.enabled or frame.empty:

@@ -9,12 +9,11 @@ traits are recomputed for all in `finalize`, so the result equals a full rebuild
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 
 import ibis
 import ibis.expr.types as ir
 
+from segmint.digest import json_digest
 from segmint.project.spec_profile import ProfileSettings
 from segmint.traits.profile import ACTIVITY_TIME, ProfileInputs
 
@@ -94,4 +93,4 @@ def settings_hash(settings: ProfileSettings, inputs: ProfileInputs, rfm_bins: in
         "rfm_bins": rfm_bins,
         "version": 1,
     }
-    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:16]
+    return json_digest(document)

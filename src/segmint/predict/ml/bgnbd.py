@@ -14,34 +14,23 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-_DAY_SECONDS = 86_400
-
-
-def _day(ts: ir.TimestampValue) -> ir.IntegerValue:
-    return (ts.epoch_seconds().cast("float64") / _DAY_SECONDS).floor().cast("int64")
+from segmint.predict.summary import purchase_summary as customer_base_summary
 
 
 def purchase_summary(bought: ir.Table, cutoff: dt.datetime) -> ir.Table:
-    """customer_id, bgnbd_frequency, bgnbd_recency, bgnbd_t from paid orders up to `cutoff`.
-
-    `bought` must already be limited to paid orders up to the cutoff (`paid_orders`).
-    """
-    cutoff_day = int((cutoff - dt.datetime(1970, 1, 1)).total_seconds() // _DAY_SECONDS)
-    days = bought.select("customer_id", _day=_day(bought.ordered_at))
-    per = days.group_by("customer_id").aggregate(
-        _first=days._day.min(), _last=days._day.max(), _days=days._day.nunique()
-    )
-    return per.select(
+    """customer_id, bgnbd_frequency, bgnbd_recency, bgnbd_t from paid orders up to `cutoff`
+    (the CLV models' statistics, `segmint.predict.summary`, under feature names)."""
+    summary = customer_base_summary(bought, cutoff)
+    return summary.select(
         "customer_id",
-        bgnbd_frequency=(per._days - 1).cast("float64"),
-        bgnbd_recency=(per._last - per._first).cast("float64"),
-        bgnbd_t=(ibis.literal(cutoff_day) - per._first).cast("float64"),
+        bgnbd_frequency=summary.frequency.cast("float64"),
+        bgnbd_recency=summary.recency,
+        bgnbd_t=summary["T"],
     )
 
 

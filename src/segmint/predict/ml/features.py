@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import ibis
@@ -157,8 +157,13 @@ def build_features(
     spec: ProjectSpec,
     cutoff: dt.datetime,
     extra_features: Sequence[ExtraFeature] = (),
+    profile: ir.Table | None = None,
 ) -> FeatureBuild:
-    """Materialise the feature table at `cutoff` (a temporary run table) and describe it."""
+    """Materialise the feature table at `cutoff` (a temporary run table) and describe it.
+
+    `profile` is a profile already built as of `cutoff` (the run's own, at its as-of time);
+    without it the profile is built here.
+    """
     name = functools.partial(engine.run_table, run_id)
     bought = paid_orders(inputs, cutoff)
     if bought is None:
@@ -173,7 +178,9 @@ def build_features(
     bgnbd = engine.materialize(
         bgnbd_name, summary.merge(outputs.frame, on=KEY, how="left"), temporary=True
     )
-    profile, temporaries = profile_at(engine, run_id, inputs, spec, cutoff)
+    temporaries: list[str] = []
+    if profile is None:
+        profile, temporaries = profile_at(engine, run_id, inputs, spec, cutoff)
     profile_specs = profile_features()
     selected = profile.select(KEY, **_profile_columns(profile, cutoff))
     bgnbd_specs = bgnbd_features(horizons)
@@ -224,8 +231,10 @@ class FeatureFrames:
         inputs: ProfileInputs,
         spec: ProjectSpec,
         extra_features: Sequence[ExtraFeature] = (),
+        profiles: Mapping[dt.datetime, ir.Table] | None = None,
     ) -> None:
         self.engine = engine
+        self.profiles = dict(profiles or {})  # profiles already built, by their as-of time
         self.run_id = run_id
         self.inputs = inputs
         self.spec = spec
@@ -236,7 +245,13 @@ class FeatureFrames:
         """(frame, feature specs, notes) at `cutoff`."""
         if cutoff not in self._built:
             build = build_features(
-                self.engine, self.run_id, self.inputs, self.spec, cutoff, self.extra_features
+                self.engine,
+                self.run_id,
+                self.inputs,
+                self.spec,
+                cutoff,
+                self.extra_features,
+                self.profiles.get(cutoff),
             )
             frame = self.engine.to_pandas(build.table.order_by(KEY))
             self.engine.drop(table_name(build.table))
