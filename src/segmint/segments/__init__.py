@@ -1,0 +1,1 @@
+"""Segments: rule segments, clusters, personas, membership history and validation."""
