@@ -81,8 +81,12 @@ class Summaries:
 
 
 def _value(x: ir.NumericValue) -> ir.FloatingValue:
-    """A separation trait on the scale it is compared on: log1p of its non-negative part."""
-    return (ibis.greatest(x.cast("float64"), 0.0) + 1.0).ln()
+    """A separation trait on the scale it is compared on: log1p of its non-negative part.
+
+    NULL stays NULL (left out of means and deviations); ``greatest`` would turn it into 0.
+    """
+    v = x.cast("float64")
+    return (ibis.ifelse(v < 0.0, 0.0, v) + 1.0).ln()
 
 
 def _check_traits(profiles: ir.Table, traits: Sequence[str]) -> None:
