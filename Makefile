@@ -10,7 +10,7 @@ DEMO_DIR ?= demo
 DEMO_CUSTOMERS ?= 20000
 UV_VERSION := 0.13.9
 
-.PHONY: demo test lint format bench install java clean lock
+.PHONY: demo test lint format bench install java chromium clean lock
 
 install: $(STAMP)
 
@@ -26,6 +26,10 @@ $(STAMP): pyproject.toml requirements.lock
 java:
 	@bash scripts/ensure_java.sh
 
+# The report tests check the HTML report in headless Chromium; install it if missing.
+chromium:
+	@bash scripts/ensure_chromium.sh
+
 demo: install
 	$(BIN)/segmint generate --customers $(DEMO_CUSTOMERS) --seed 7 --out $(DEMO_DIR)/data
 	$(BIN)/segmint run $(DEMO_DIR)/data/segmint.yml --report $(DEMO_DIR)/report.html
@@ -39,7 +43,7 @@ format: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-test: install java lint
+test: install java chromium lint
 	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/pytest -q --timeout 900
 
 bench: install java

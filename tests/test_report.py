@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -873,8 +874,15 @@ CHROMIUM = next(
     ),
     None,
 )
+SKIP_BROWSER = os.environ.get("SEGMINT_SKIP_BROWSER") == "1"
+# `make test` installs Chromium (scripts/ensure_chromium.sh), so a missing browser fails the
+# browser checks instead of skipping them; only an explicit SEGMINT_SKIP_BROWSER=1 skips.
 requires_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs a Chromium or Chrome binary on PATH for the layout check"
+    SKIP_BROWSER, reason="SEGMINT_SKIP_BROWSER=1: the browser checks were skipped on purpose"
+)
+NO_CHROMIUM = (
+    "no Chromium on PATH: `make chromium` (scripts/ensure_chromium.sh) installs it; "
+    "set SEGMINT_SKIP_BROWSER=1 to skip the browser checks on purpose"
 )
 
 # Runs after load; measures every chart and table, and writes the result into the page.
@@ -934,7 +942,7 @@ window.addEventListener("load", function () {
 
 def browser_layout(page: str, folder: Path, width: int = 1280) -> dict[str, Any]:
     """Render ``page`` in headless Chromium and return what :data:`LAYOUT_PROBE` measured."""
-    assert CHROMIUM is not None
+    assert CHROMIUM is not None, NO_CHROMIUM
     target = folder / f"probe-{width}.html"
     target.write_text(page.replace("</body>", LAYOUT_PROBE + "</body>"), encoding="utf-8")
     done = subprocess.run(
@@ -943,6 +951,11 @@ def browser_layout(page: str, folder: Path, width: int = 1280) -> dict[str, Any]
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={folder / f'profile-{width}'}",
             "--hide-scrollbars",
             f"--window-size={width},900",
             "--virtual-time-budget=5000",
@@ -978,19 +991,8 @@ def assert_layout(measured: dict[str, Any], expected: dict[str, tuple[str, int]]
         assert chart["in_card"], chart
 
 
-@requires_chromium
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_report_layout_in_chromium(lang: str, tmp_path: Path) -> None:
-    page = render_report(make_report_data(lang))
-    wide = browser_layout(page, tmp_path, width=1280)
-    assert_layout(wide, EXPECTED_CHARTS)
-    identity_tables = [table for table in wide["tables"] if table["section"] == "identity"]
-    assert [table["label"] for table in identity_tables] == [
-        t(key, lang) for key in ("match_rate", "blocked_hubs", "accuracy")
-    ]
-    for table in identity_tables:
-        assert table["overflow"] <= 0, table  # no sideways scrolling on a desktop screen
-    assert_layout(browser_layout(page, tmp_path, width=760), EXPECTED_CHARTS)
+# The whole report (every section, both languages, wide and narrow) is checked in Chromium
+# by tests/test_report_segments.py::test_every_section_in_chromium, in one browser start.
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1257,3 +1257,321 @@ def calibration_chart(
                 extra=f'data-x="{_data_value(predicted)}" stroke="#ffffff" stroke-width="1.2"',
             )
     return svg.render(bottom + 22 + (20 if x_label else 0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Radar chart
+# ---------------------------------------------------------------------------------------------
+
+
+def radar_chart(
+    axes: Sequence[Any],
+    series: Sequence[tuple[str, Sequence[Any]]],
+    *,
+    title: str,
+    value_format: Formatter = fmt_num,
+    colors: Sequence[str] | None = None,
+    tooltips: Sequence[Sequence[str]] | None = None,
+    width: float = 380,
+    height: float = 320,
+    chart_id: str | None = None,
+    empty_text: str = "No data",
+    show_title: bool = True,
+    max_label_units: int = 18,
+) -> str:
+    """Radar (spider) chart: one spoke per axis, one closed polygon per series.
+
+    The radial scale is symmetric around 0 (from ``-m`` at the centre to ``+m`` at the rim,
+    ``m`` the largest absolute value, rounded), so standardised profiles such as effect sizes
+    read naturally: a base drawn as all zeros is the middle ring and a segment bulges out
+    where it is above the base and dips in where it is below. The 0 ring is drawn darker.
+    Every vertex is a data mark (``data-value``); a missing value sits at the centre and is
+    marked ``data-missing``.
+
+    Args:
+        axes: Axis (spoke) names, drawn clockwise from the top.
+        series: ``(name, values)`` with one value per axis.
+        title: Chart title.
+        value_format: Formats the ring labels and the default tooltips.
+        colors: One colour per series (cycled); default is the palette.
+        tooltips: Optional hover text per vertex, ``tooltips[series][axis]``.
+        width: Width in pixels.
+        height: Height in pixels (the legend is drawn below).
+        chart_id: ``id`` of the root element.
+        empty_text: Shown when there are no axes or no series.
+        show_title: Draw the title above the chart (it is always in the ``<title>``).
+        max_label_units: Axis labels longer than this (CJK counts double) are cut with "…".
+
+    Returns:
+        The ``<svg data-chart="radar">`` element as a string.
+    """
+    if not axes or not series:
+        return _empty_chart("radar", title, empty_text, width, chart_id, show_title)
+    names = _labels(axes)
+    parts = _series_matching(series, names, "radar_chart")
+    palette = list(colors) if colors else list(PALETTE)
+    finite = [abs(v) for _, values in parts for v in values if v is not None]
+    peak = max(finite, default=0.0) or 1.0
+    lo, hi, ticks = nice_ticks(-peak, peak, 4)
+    svg = _Svg("radar", title, width, chart_id)
+    top = _title(svg, title, show_title) + 4
+    legend_height = 22.0
+    short = [truncate(name, max_label_units) for name in names]
+    label_room = min(max(_text_width(s, TICK_SIZE) for s in short) + 10, width * 0.3)
+    radius = max(min(width / 2 - label_room, (height - top - legend_height) / 2 - 16), 30.0)
+    cx, cy = width / 2, top + 16 + radius
+    count = len(names)
+
+    def point(index: int, fraction: float) -> tuple[float, float]:
+        angle = -math.pi / 2 + 2 * math.pi * index / count
+        r = radius * min(max(fraction, 0.0), 1.0)
+        return cx + r * math.cos(angle), cy + r * math.sin(angle)
+
+    for tick in ticks:
+        fraction = _frac(tick, lo, hi)
+        if fraction <= 0:
+            continue
+        ring = " ".join(f"{_n(x)},{_n(y)}" for x, y in (point(i, fraction) for i in range(count)))
+        stroke, stroke_width = (AXIS, 1.4) if tick == 0 else (GRID, 1.0)
+        svg.add(
+            f'<polygon points="{ring}" fill="none" stroke="{stroke}" '
+            f'stroke-width="{_n(stroke_width)}"/>'
+        )
+        svg.text(
+            cx + 4,
+            cy - radius * fraction + TICK_SIZE + 1,
+            value_format(tick),
+            size=TICK_SIZE - 1.5,
+            fill=TEXT_MUTED,
+            css_class="ring-label",
+        )
+    for index, (name, label) in enumerate(zip(names, short, strict=True)):
+        x, y = point(index, 1.0)
+        svg.line(cx, cy, x, y, GRID)
+        angle = -math.pi / 2 + 2 * math.pi * index / count
+        cos, sin = math.cos(angle), math.sin(angle)
+        anchor = "start" if cos > 0.3 else ("end" if cos < -0.3 else "middle")
+        lx, ly = point(index, 1.0)
+        lx += 6 * cos
+        ly += 6 * sin + TICK_SIZE * 0.35 + (5 * sin if abs(cos) <= 0.3 else 0)
+        fitted = _fit_label(label, max_label_units, label_room - 6, TICK_SIZE)
+        svg.text(lx, ly, fitted, size=TICK_SIZE, anchor=anchor, fill=TEXT_DARK, full=name)
+    for s, (series_name, values) in enumerate(parts):
+        color = palette[s % len(palette)]
+        points = [
+            point(i, _frac(v, lo, hi) if v is not None else 0.0) for i, v in enumerate(values)
+        ]
+        outline = " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
+        svg.add(
+            f'<polygon points="{outline}" fill="{color}" fill-opacity="0.16" stroke="{color}" '
+            f'stroke-width="2" stroke-linejoin="round" class="radar-area" '
+            f'data-series="{_esc(series_name)}"/>'
+        )
+        tips = tooltips[s] if tooltips and s < len(tooltips) else []
+        for i, ((x, y), v) in enumerate(zip(points, values, strict=True)):
+            tip = (
+                tips[i]
+                if i < len(tips)
+                else (
+                    f"{series_name} · {names[i]}: {value_format(v) if v is not None else MISSING}"
+                )
+            )
+            svg.circle(
+                x,
+                y,
+                3.0,
+                color,
+                value=v,
+                tooltip=tip,
+                extra='data-missing="true"' if v is None else "",
+            )
+    bottom = cy + radius + 22
+    legend_names = [name for name, _ in parts]
+    legend_colors = [palette[s % len(palette)] for s in range(len(parts))]
+    end = _legend(svg, legend_names, legend_colors, 8.0, bottom + 12)
+    return svg.render(max(end, height))
+
+
+# ---------------------------------------------------------------------------------------------
+# Sankey (flow) chart
+# ---------------------------------------------------------------------------------------------
+
+SANKEY_NODE = 14.0
+SANKEY_GAP = 14.0
+SANKEY_MIN_NODE = 4.0
+
+
+def _node_order(totals: dict[str, float], given: Sequence[Any] | None) -> list[str]:
+    if given:
+        order = [clean_label(name) for name in given if clean_label(name) in totals]
+        return order + sorted((n for n in totals if n not in order), key=lambda n: -totals[n])
+    return sorted(totals, key=lambda name: (-totals[name], name))
+
+
+def sankey_chart(
+    links: Sequence[tuple[Any, Any, Any]],
+    *,
+    title: str,
+    left_title: str = "",
+    right_title: str = "",
+    value_format: Formatter = fmt_num,
+    left_order: Sequence[Any] | None = None,
+    right_order: Sequence[Any] | None = None,
+    muted: Sequence[Any] = (),
+    tooltips: Sequence[str] | None = None,
+    width: float = 1100,
+    chart_id: str | None = None,
+    empty_text: str = "No data",
+    show_title: bool = True,
+    max_label_units: int = 26,
+) -> str:
+    """Two-column Sankey: nodes on the left flow into nodes on the right.
+
+    Node heights and link widths are proportional to the flow (nodes have a small minimum
+    height so a tiny group stays visible); each node is labelled with its name and total,
+    and links thick enough to hold a label carry their value next to their source. A node
+    of the same name has the same colour on both sides; nodes named in ``muted`` (e.g.
+    "not in any segment") are grey. Links with a missing, zero or negative value are left
+    out. Every link is one ``<path class="mark">`` with the raw value in ``data-value``.
+
+    Args:
+        links: ``(source, target, value)`` per flow; source names are left nodes, target
+            names right nodes (the two sides are separate even when names repeat).
+        title: Chart title.
+        left_title: Caption above the left column (e.g. the earlier run).
+        right_title: Caption above the right column.
+        value_format: Formats node totals, link labels and tooltips.
+        left_order: Order of the left nodes top to bottom (default: largest first).
+        right_order: Order of the right nodes (default: largest first).
+        muted: Node names drawn grey.
+        tooltips: Optional hover text per link, in the order of ``links``.
+        width: Width in pixels; the height follows from the number of nodes.
+        chart_id: ``id`` of the root element.
+        empty_text: Shown when no link carries a positive value.
+        show_title: Draw the title above the chart (it is always in the ``<title>``).
+        max_label_units: Node labels longer than this (CJK counts double) are cut with "…".
+
+    Returns:
+        The ``<svg data-chart="sankey">`` element as a string.
+    """
+    kept: list[tuple[str, str, float, str | None]] = []
+    for index, (source, target, value) in enumerate(links):
+        number = as_float(value)
+        if number is None or number <= 0:
+            continue
+        tip = tooltips[index] if tooltips and index < len(tooltips) else None
+        kept.append((clean_label(source), clean_label(target), number, tip))
+    if not kept:
+        return _empty_chart("sankey", title, empty_text, width, chart_id, show_title)
+    left_totals: dict[str, float] = {}
+    right_totals: dict[str, float] = {}
+    for source, target, number, _ in kept:
+        left_totals[source] = left_totals.get(source, 0.0) + number
+        right_totals[target] = right_totals.get(target, 0.0) + number
+    lefts = _node_order(left_totals, left_order)
+    rights = _node_order(right_totals, right_order)
+    grey = {clean_label(name) for name in muted}
+    spare = iter(itertools.cycle(PALETTE))
+    colors: dict[str, str] = {}
+    for name in [*lefts, *rights]:
+        if name not in colors:
+            colors[name] = "#a0aec0" if name in grey else next(spare)
+    total = sum(left_totals.values())
+    most = max(len(lefts), len(rights))
+    plot_height = max(220.0, most * 34.0)
+    scale = (plot_height - SANKEY_GAP * (most - 1) - SANKEY_MIN_NODE * most) / total
+
+    def labels_for(order: list[str], totals: dict[str, float]) -> list[str]:
+        return [f"{name} · {value_format(totals[name])}" for name in order]
+
+    left_labels = labels_for(lefts, left_totals)
+    right_labels = labels_for(rights, right_totals)
+    label_room = min(
+        max(
+            _text_width(truncate(s, max_label_units), LABEL_SIZE)
+            for s in left_labels + right_labels
+        )
+        + 12,
+        width * 0.3,
+    )
+    svg = _Svg("sankey", title, width, chart_id)
+    top = _title(svg, title, show_title) + (22 if left_title or right_title else 6)
+    x_left = label_room
+    x_right = width - label_room - SANKEY_NODE
+
+    def layout(order: list[str], totals: dict[str, float]) -> dict[str, tuple[float, float]]:
+        heights = [max(totals[name] * scale, SANKEY_MIN_NODE) for name in order]
+        used = sum(heights) + SANKEY_GAP * (len(order) - 1)
+        y = top + (plot_height - used) / 2
+        places: dict[str, tuple[float, float]] = {}
+        for name, h in zip(order, heights, strict=True):
+            places[name] = (y, h)
+            y += h + SANKEY_GAP
+        return places
+
+    left_place = layout(lefts, left_totals)
+    right_place = layout(rights, right_totals)
+    for caption, x, anchor in ((left_title, 0.0, "start"), (right_title, width, "end")):
+        if caption:
+            fitted = _fit_label(caption, 60, width / 2 - 20, LABEL_SIZE)
+            svg.text(
+                x,
+                top - 10,
+                fitted,
+                size=LABEL_SIZE,
+                weight="600",
+                anchor=anchor,
+                fill=TEXT_MUTED,
+                full=caption,
+            )
+    rank_left = {name: i for i, name in enumerate(lefts)}
+    rank_right = {name: i for i, name in enumerate(rights)}
+    out_offset = dict.fromkeys(lefts, 0.0)
+    in_offset = dict.fromkeys(rights, 0.0)
+    x0, x1 = x_left + SANKEY_NODE, x_right
+    middle = (x0 + x1) / 2
+    for source, target, number, tip in sorted(
+        kept, key=lambda k: (rank_left[k[0]], rank_right[k[1]])
+    ):
+        thickness = max(number * scale, 1.0)
+        y0 = left_place[source][0] + out_offset[source]
+        y1 = right_place[target][0] + in_offset[target]
+        out_offset[source] += number * scale
+        in_offset[target] += number * scale
+        path = (
+            f"M{_n(x0)},{_n(y0)} C{_n(middle)},{_n(y0)} {_n(middle)},{_n(y1)} {_n(x1)},{_n(y1)} "
+            f"L{_n(x1)},{_n(y1 + thickness)} C{_n(middle)},{_n(y1 + thickness)} "
+            f"{_n(middle)},{_n(y0 + thickness)} {_n(x0)},{_n(y0 + thickness)} Z"
+        )
+        text = tip or f"{source} → {target}: {value_format(number)}"
+        svg.add(
+            f'<path d="{path}" fill="{colors[source]}" fill-opacity="0.42" class="mark link" '
+            f'data-value="{_data_value(number)}" data-source="{_esc(source)}" '
+            f'data-target="{_esc(target)}"><title>{_esc(text)}</title></path>'
+        )
+        label = value_format(number)
+        if thickness >= VALUE_SIZE + 2 and _text_width(label, VALUE_SIZE) < (x1 - x0) / 4:
+            svg.text(
+                x0 + 6,
+                y0 + thickness / 2 + VALUE_SIZE * 0.35,
+                label,
+                size=VALUE_SIZE,
+                fill=TEXT_DARK,
+                css_class="value-label",
+            )
+    for order, places, labels, x, side in (
+        (lefts, left_place, left_labels, x_left, "left"),
+        (rights, right_place, right_labels, x_right, "right"),
+    ):
+        for name, label in zip(order, labels, strict=True):
+            y, h = places[name]
+            svg.rect(x, y, SANKEY_NODE, h, colors[name], mark=False, extra=f'data-node="{side}"')
+            fitted = _fit_label(label, max_label_units, label_room - 10, LABEL_SIZE)
+            svg.text(
+                x - 6 if side == "left" else x + SANKEY_NODE + 6,
+                y + h / 2 + LABEL_SIZE * 0.35,
+                fitted,
+                anchor="end" if side == "left" else "start",
+                full=label,
+            )
+    return svg.render(top + plot_height + 8)

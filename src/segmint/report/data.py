@@ -115,6 +115,26 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """Columns each non-empty table must have."""
 
+SEGMENT_TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "cluster_model": ("k", "chosen_by", "k_scores", "stability_ari_mean", "stability_ari_std"),
+    "segment_personas": (
+        "cluster",
+        "name_en",
+        "name_zh",
+        "priority",
+        "size",
+        "share",
+        "revenue_share",
+        "traits",
+    ),
+    "segment_definitions": ("segment", "rule", "count"),
+    "segment_overlap": ("segment_a", "segment_b", "both", "jaccard"),
+    "segment_migration": ("from_run", "to_run", "from_segment", "to_segment", "customers"),
+    "segment_validation": ("segment", "size", "share", "revenue_share", "kept"),
+}
+"""Columns the segment tables must have when given (None: the run built no such table).
+Nested fields (``k_scores``, ``traits``, ``channels`` …) are JSON text or already parsed."""
+
 HISTOGRAM_KEYS: tuple[str, ...] = ("recency_days", "frequency", "monetary")
 HISTOGRAM_COLUMNS: tuple[str, ...] = ("bin_start", "bin_end", "customers")
 SIZE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -216,6 +236,28 @@ class ReportData:
             ``scorer``, ``bin``, ``mean_predicted``, ``observed_rate`` and ``customers``.
         model_importance: Each model's top :data:`TOP_FEATURES` features by ``mean_abs_shap``
             (``target``, ``version``, ``rank``, ``feature``, ``gain``, ``mean_abs_shap``).
+        cluster_model: The clustering run, one row: ``k``, ``chosen_by``, ``k_scores`` (JSON
+            list of ``{k, silhouette, calinski_harabasz, bic}``), ``stability_ari_mean``,
+            ``stability_ari_std``, ``persona_ari`` / ``persona_nmi`` (NULL unless planted
+            personas were known), ``features`` (JSON list) and ``feature_set``. None when
+            the run did no clustering.
+        segment_personas: One row per cluster: ``cluster``, ``name_en``, ``name_zh``,
+            ``priority`` (``high_value``, ``high_potential``, ``maintain``, ``win_back``),
+            ``size``, ``share``, ``revenue_share``, ``clv_share``, and JSON ``traits`` (list
+            of ``{trait, label_en, label_zh, effect_size, segment_value, base_value}``),
+            ``channels`` / ``needs`` (lists of ``{channel|need, share}``), ``active_hours``
+            (24 shares), ``price_sensitivity`` and ``representative`` (a masked member).
+        segment_definitions: Rule segments: ``segment``, ``rule``, ``description``,
+            ``description_zh`` and the live ``count``.
+        segment_overlap: Pairs of rule segments: ``segment_a``, ``segment_b``, ``both``
+            (members of both) and ``jaccard``.
+        segment_migration: Members moving between two runs: ``from_run``, ``to_run``,
+            ``from_segment``, ``to_segment`` (``none``: not in any segment) and
+            ``customers``.
+        segment_validation: One row per segment: ``segment``, ``size``, ``share``,
+            ``revenue_share``, ``separation``, ``stability``, ``flags`` (JSON list),
+            ``recommendation`` and ``kept``.
+        segment_validation_summary: ``kept_revenue_share``, ``threshold`` and ``passed``.
         role: The access role the report was built as ("" when not known).
         hidden_tables: Tables the role may not read; their sections say so.
         lang: ``"en"`` or ``"zh"``.
@@ -251,6 +293,13 @@ class ReportData:
     model_metrics: pd.DataFrame = field(default_factory=_empty_frame)
     model_calibration: pd.DataFrame = field(default_factory=_empty_frame)
     model_importance: pd.DataFrame = field(default_factory=_empty_frame)
+    cluster_model: pd.DataFrame | None = None
+    segment_personas: pd.DataFrame | None = None
+    segment_definitions: pd.DataFrame | None = None
+    segment_overlap: pd.DataFrame | None = None
+    segment_migration: pd.DataFrame | None = None
+    segment_validation: pd.DataFrame | None = None
+    segment_validation_summary: dict[str, Any] | None = None
     role: str = ""
     hidden_tables: tuple[str, ...] = ()
     lang: Literal["en", "zh"] = "en"
@@ -262,6 +311,9 @@ class ReportData:
             problems.append(f"lang must be one of {', '.join(LANGS)}; got {self.lang!r}")
         for name, required in REQUIRED_COLUMNS.items():
             problems.extend(_missing_columns(name, getattr(self, name), required))
+        for name, required in SEGMENT_TABLE_COLUMNS.items():
+            if getattr(self, name) is not None:
+                problems.extend(_missing_columns(name, getattr(self, name), required))
         for key, table in self.rfm_histograms.items():
             problems.extend(_missing_columns(f"rfm_histograms[{key!r}]", table, HISTOGRAM_COLUMNS))
         if problems:

@@ -669,6 +669,269 @@ STRINGS: dict[str, dict[str, str]] = {
     "predicted_clv": {"en": "Predicted CLV", "zh": "预测 CLV"},
     "clv_share": {"en": "Share of CLV", "zh": "CLV 占比"},
     "mean_clv": {"en": "Mean CLV", "zh": "平均 CLV"},
+    # Executive summary: key findings
+    "key_findings": {"en": "Key findings", "zh": "主要发现"},
+    "hl_run": {
+        "en": "Run status: {status}, {duration} over {stages} stages.",
+        "zh": "运行状态：{status}，{stages} 个阶段共耗时 {duration}。",
+    },
+    "hl_quality_passed": {
+        "en": "Data quality: all {total} checks passed.",
+        "zh": "数据质量：全部 {total} 项检查通过。",
+    },
+    "hl_quality_failed": {
+        "en": "Data quality: {failed} of {total} checks failed; see Data quality below.",
+        "zh": "数据质量：{total} 项检查中有 {failed} 项未通过，详见下方“数据质量”。",
+    },
+    "hl_identity": {
+        "en": "Identity: {records} source records resolved to {customers} customers.",
+        "zh": "身份识别：{records} 条源记录合并为 {customers} 位客户。",
+    },
+    "hl_identity_accuracy": {
+        "en": "Identity: {records} source records resolved to {customers} customers; "
+        "precision {precision}, recall {recall} against ground truth.",
+        "zh": "身份识别：{records} 条源记录合并为 {customers} 位客户；"
+        "对照真实数据的精确率 {precision}，召回率 {recall}。",
+    },
+    "hl_tags": {
+        "en": "Tags: {tags} tags; {pct} of customers hold at least one.",
+        "zh": "标签：共 {tags} 个标签，{pct} 的客户至少拥有一个。",
+    },
+    "hl_tags_only": {"en": "Tags: {tags} tags.", "zh": "标签：共 {tags} 个标签。"},
+    "hl_layer": {
+        "en": "Value layers: {layer} is {buyers} of buyers and brings {revenue} of revenue.",
+        "zh": "价值分层：{layer}占购买客户的 {buyers}，贡献 {revenue} 的收入。",
+    },
+    "hl_models": {
+        "en": "Models: {wins} of {total} beat every baseline on held-out data ({names}).",
+        "zh": "模型：{total} 个模型中有 {wins} 个在留出数据上优于所有基线（{names}）。",
+    },
+    "hl_clusters": {
+        "en": "Clusters: {k} groups (k chosen by {method}); stability ARI {ari}.",
+        "zh": "聚类：{k} 个群组（k 由 {method} 选定）；稳定性 ARI {ari}。",
+    },
+    "hl_clusters_truth": {
+        "en": "Planted personas recovered with ARI {ari}.",
+        "zh": "对预设画像的还原度 ARI {ari}。",
+    },
+    "hl_persona": {
+        "en": "Top persona: {name} brings {revenue} of revenue from {customers} of customers.",
+        "zh": "价值最高的画像：{name}，以 {customers} 的客户贡献 {revenue} 的收入。",
+    },
+    "hl_validation": {
+        "en": "Segment validation: kept segments carry {pct} of revenue (rule: at least "
+        "{threshold}).",
+        "zh": "分群校验：保留的分群贡献 {pct} 的收入（规则：至少 {threshold}）。",
+    },
+    "hl_validation_no_rule": {
+        "en": "Segment validation: kept segments carry {pct} of revenue.",
+        "zh": "分群校验：保留的分群贡献 {pct} 的收入。",
+    },
+    "hl_migration": {
+        "en": "Largest move since run {run}: {customers} customers went from {a} to {b}.",
+        "zh": "自运行 {run} 以来最大的迁移：{customers} 位客户从{a}转为{b}。",
+    },
+    # Clusters and personas
+    "section_clusters": {"en": "Clusters and personas", "zh": "聚类与客户画像"},
+    "clusters_missing": {
+        "en": "This run built no clusters (the clustering stage did not run or is turned off).",
+        "zh": "本次运行未生成聚类（聚类阶段未运行或已关闭）。",
+    },
+    "clusters": {"en": "Clusters", "zh": "聚类数"},
+    "chosen_by": {"en": "k chosen by {method}", "zh": "k 由 {method} 选定"},
+    "k_method.silhouette": {"en": "silhouette", "zh": "轮廓系数"},
+    "k_method.calinski_harabasz": {"en": "Calinski-Harabasz", "zh": "CH 指数"},
+    "k_method.bic": {"en": "BIC", "zh": "BIC"},
+    "k_method.fixed": {"en": "configuration", "zh": "配置指定"},
+    "stability": {"en": "Stability", "zh": "稳定性"},
+    "stability_note": {
+        "en": "mean ± sd adjusted Rand index of bootstrap refits",
+        "zh": "自助重采样重拟合的调整兰德指数（均值 ± 标准差）",
+    },
+    "stability_hint": {
+        "en": "How consistently bootstrap refits put the same customers together (0–1)",
+        "zh": "自助重拟合时同一批客户被分到一起的一致程度（0–1）",
+    },
+    "persona_recovery": {"en": "Persona recovery", "zh": "画像还原度"},
+    "persona_recovery_note": {
+        "en": "against the planted personas; NMI {nmi}",
+        "zh": "对照预设画像；NMI {nmi}",
+    },
+    "persona_recovery_none": {
+        "en": "no known personas to compare with",
+        "zh": "没有可对照的已知画像",
+    },
+    "top_persona": {"en": "Top persona by revenue", "zh": "收入最高的画像"},
+    "cluster_features": {
+        "en": "Feature set {feature_set}: {features}.",
+        "zh": "特征集 {feature_set}：{features}。",
+    },
+    "k_selection": {"en": "Choosing k", "zh": "选择 k"},
+    "k_selection_note": {
+        "en": "Each candidate k scored on a sample; the chosen k is green.",
+        "zh": "在样本上为每个候选 k 评分；选定的 k 以绿色显示。",
+    },
+    "k": {"en": "k", "zh": "k"},
+    "chosen": {"en": "chosen", "zh": "选定"},
+    "silhouette": {"en": "Silhouette", "zh": "轮廓系数"},
+    "silhouette_hint": {
+        "en": "Higher is better: members closer to their own cluster than to the next (−1 to 1)",
+        "zh": "越高越好：成员离本群比离最近的其他群更近（−1 到 1）",
+    },
+    "calinski_harabasz": {"en": "Calinski-Harabasz", "zh": "CH 指数"},
+    "calinski_harabasz_hint": {
+        "en": "Higher is better: spread between clusters over spread within them",
+        "zh": "越高越好：群间离散度与群内离散度之比",
+    },
+    "bic": {"en": "BIC", "zh": "BIC"},
+    "bic_hint": {
+        "en": "Lower is better: Gaussian mixture fit penalised by its size",
+        "zh": "越低越好：按参数量惩罚后的高斯混合拟合度",
+    },
+    "cluster_shares": {
+        "en": "Customers, revenue and CLV by cluster",
+        "zh": "各群组的客户、收入与 CLV 占比",
+    },
+    "persona_cards": {"en": "Persona cards", "zh": "画像卡片"},
+    "persona_cards_note": {
+        "en": "One card per cluster, highest revenue first. Traits are compared with the whole "
+        "base as effect sizes (difference in standard deviations); the radar's grey ring is "
+        "the base.",
+        "zh": "每个群组一张卡片，按收入从高到低排列。特征以效应量（相差的标准差数）与全体客户比较；"
+        "雷达图中的灰色环线代表全体客户。",
+    },
+    "priority.high_value": {"en": "High value", "zh": "高价值"},
+    "priority.high_potential": {"en": "High potential", "zh": "高潜力"},
+    "priority.maintain": {"en": "Maintain", "zh": "维持"},
+    "priority.win_back": {"en": "Win back", "zh": "挽回"},
+    "persona_size": {"en": "Size", "zh": "规模"},
+    "persona_size_value": {
+        "en": "{customers} customers ({pct})",
+        "zh": "{customers} 位客户（{pct}）",
+    },
+    "trait_profile": {"en": "Trait profile vs the base", "zh": "特征画像（对比全体客户）"},
+    "this_segment": {"en": "This cluster", "zh": "本群组"},
+    "whole_base": {"en": "Whole base", "zh": "全体客户"},
+    "trait_tip": {
+        "en": "{trait}: {segment} vs {base} for the base · effect size {effect}",
+        "zh": "{trait}：本群 {segment}，全体 {base} · 效应量 {effect}",
+    },
+    "base_tip": {"en": "{trait}: the whole base (0)", "zh": "{trait}：全体客户（0）"},
+    "effect_sizes": {"en": "What sets it apart", "zh": "区分特征"},
+    "effect_size": {"en": "Effect size (standard deviations)", "zh": "效应量（标准差）"},
+    "channels": {"en": "Channels", "zh": "渠道"},
+    "active_hours": {"en": "Active hours", "zh": "活跃时段"},
+    "needs": {"en": "Needs", "zh": "需求"},
+    "price_sensitivity": {"en": "Price sensitivity", "zh": "价格敏感度"},
+    "price_high": {"en": "high", "zh": "高"},
+    "price_mid": {"en": "moderate", "zh": "中等"},
+    "price_low": {"en": "low", "zh": "低"},
+    "representative": {"en": "Representative member (masked)", "zh": "代表性成员（已脱敏）"},
+    "field.customer_id": {"en": "Customer", "zh": "客户"},
+    "field.city_tier": {"en": "City tier", "zh": "城市等级"},
+    "field.age_band": {"en": "Age band", "zh": "年龄段"},
+    "field.gender": {"en": "Gender", "zh": "性别"},
+    "field.province": {"en": "Province", "zh": "省份"},
+    "field.frequency": {"en": "Orders", "zh": "订单数"},
+    "field.monetary": {"en": "Spend", "zh": "消费金额"},
+    "field.recency_days": {"en": "Days since last order", "zh": "距上次购买天数"},
+    "channel.online": {"en": "online", "zh": "线上"},
+    "channel.offline": {"en": "offline", "zh": "线下"},
+    "channel.app": {"en": "app", "zh": "App"},
+    "channel.wechat": {"en": "WeChat", "zh": "微信"},
+    "channel.sms": {"en": "SMS", "zh": "短信"},
+    "channel.email": {"en": "e-mail", "zh": "邮件"},
+    "channel.store": {"en": "store", "zh": "门店"},
+    "channel.mini_program": {"en": "mini program", "zh": "小程序"},
+    # Rule segments and overlap
+    "section_rule_segments": {"en": "Rule segments and overlap", "zh": "规则分群与重叠"},
+    "rule_segments_missing": {
+        "en": "No rule segments are defined for this project (segments in segmint.yml).",
+        "zh": "本项目未定义规则分群（segmint.yml 中的 segments）。",
+    },
+    "rule_segments_note": {
+        "en": "Segments defined as rules over tags, traits, scores and layers, with live counts.",
+        "zh": "基于标签、特征、预测评分和分层的规则分群，人数为实时计数。",
+    },
+    "segment_rule": {"en": "Rule", "zh": "规则"},
+    "description": {"en": "Description", "zh": "说明"},
+    "segment_counts": {"en": "Members per segment", "zh": "各分群人数"},
+    "segment_overlap": {"en": "Overlap (Jaccard)", "zh": "重叠度（Jaccard）"},
+    "segment_overlap_note": {
+        "en": "Shared members over members of either; the second line is the count in both.",
+        "zh": "共同成员占两者并集的比例；第二行为同时属于两者的人数。",
+    },
+    "overlap_tip": {
+        "en": "{a} ∩ {b}: {customers} customers · Jaccard {jaccard}",
+        "zh": "{a} ∩ {b}：{customers} 位客户 · Jaccard {jaccard}",
+    },
+    "overlap_findings": {"en": "Segments that overlap heavily", "zh": "高度重叠的分群"},
+    "overlap_high": {
+        "en": "{a} and {b} share {customers} members (Jaccard {jaccard}): consider merging.",
+        "zh": "{a}与{b}共有 {customers} 位成员（Jaccard {jaccard}）：建议考虑合并。",
+    },
+    # Migration
+    "section_migration": {"en": "Segment migration", "zh": "分群迁移"},
+    "migration_missing": {
+        "en": "No migration yet: segment membership needs two runs to compare.",
+        "zh": "暂无迁移数据：需要两次运行的分群成员才能比较。",
+    },
+    "migration_note": {
+        "en": "Where the members of each segment in run {a} are in run {b}.",
+        "zh": "运行 {a} 中各分群的成员在运行 {b} 中的去向。",
+    },
+    "migration_none": {"en": "Not in a segment", "zh": "不在任何分群"},
+    "run_label": {"en": "Run {run}", "zh": "运行 {run}"},
+    "migration_tip": {
+        "en": "{a} → {b}: {customers} customers",
+        "zh": "{a} → {b}：{customers} 位客户",
+    },
+    "migration_stayed": {"en": "Stayed", "zh": "留存"},
+    "migration_stayed_note": {"en": "in the same segment", "zh": "仍在同一分群"},
+    "migration_moved": {"en": "Moved", "zh": "转移"},
+    "migration_moved_note": {"en": "to another segment", "zh": "转入其他分群"},
+    "migration_entered": {"en": "Entered", "zh": "新进入"},
+    "migration_entered_note": {"en": "from no segment", "zh": "此前不在任何分群"},
+    "migration_left": {"en": "Left", "zh": "离开"},
+    "migration_left_note": {"en": "now in no segment", "zh": "现已不在任何分群"},
+    "migration_moves": {"en": "Largest moves", "zh": "最大的迁移"},
+    "migration_from": {"en": "From", "zh": "原分群"},
+    "migration_to": {"en": "To", "zh": "新分群"},
+    "share_of_from": {"en": "Share of origin", "zh": "占原分群比例"},
+    # Validation
+    "section_validation": {"en": "Segment validation", "zh": "分群校验"},
+    "validation_missing": {
+        "en": "This run did not validate its segments.",
+        "zh": "本次运行未校验分群。",
+    },
+    "validation_verdict": {
+        "en": "Kept segments carry {pct} of revenue; the rule asks for at least {threshold}: "
+        "{result}.",
+        "zh": "保留的分群贡献 {pct} 的收入；规则要求至少 {threshold}：{result}。",
+    },
+    "validation_verdict_no_rule": {
+        "en": "Kept segments carry {pct} of revenue.",
+        "zh": "保留的分群贡献 {pct} 的收入。",
+    },
+    "separation": {"en": "Separation", "zh": "区分度"},
+    "separation_hint": {
+        "en": "How far the segment stands from the others (higher is better)",
+        "zh": "该分群与其他分群的距离（越高越好）",
+    },
+    "flags": {"en": "Flags", "zh": "提示"},
+    "recommendation": {"en": "Recommendation", "zh": "建议"},
+    "kept": {"en": "Kept", "zh": "保留"},
+    "dropped": {"en": "Dropped", "zh": "剔除"},
+    "validation_revenue": {"en": "Revenue share per segment", "zh": "各分群收入占比"},
+    "flag.small": {"en": "below size floor", "zh": "低于规模下限"},
+    "flag.overlapping": {"en": "overlaps another", "zh": "与其他分群重叠"},
+    "flag.low_value": {"en": "low value", "zh": "价值偏低"},
+    "flag.unstable": {"en": "unstable", "zh": "不稳定"},
+    "flag.not_separated": {"en": "not separated", "zh": "区分度不足"},
+    "recommend.keep": {"en": "keep", "zh": "保留"},
+    "recommend.merge": {"en": "merge", "zh": "合并"},
+    "recommend.drop": {"en": "drop", "zh": "剔除"},
+    "recommend.review": {"en": "review", "zh": "复核"},
 }
 
 SEGMENT_NAMES_ZH: dict[str, str] = {

@@ -59,6 +59,13 @@ from segmint.report.i18n import segment_label, status_label, t
 from segmint.report.identity import identity_section
 from segmint.report.layers import layers_section, segment_layer_chart
 from segmint.report.predict import predict_section
+from segmint.report.segments import (
+    clusters_section,
+    migration_section,
+    rule_segments_section,
+    validation_section,
+)
+from segmint.report.summary import run_sources, summary_section
 from segmint.report.tags import tags_section
 
 MAX_FINDINGS = 6
@@ -163,6 +170,7 @@ def _context(data: ReportData) -> dict[str, Any]:
 
     quality = _quality(data, tr)
     segments = _segments(data, tr)
+    predict = predict_section(data, tr)
     run_id = clean_label(data.run.get("run_id") or MISSING)
     return {
         "lang": lang,
@@ -171,7 +179,7 @@ def _context(data: ReportData) -> dict[str, Any]:
         "project_name": clean_label(data.project_name),
         "role": clean_label(data.role),
         "header": _header(data, tr),
-        "summary": _summary(data, tr, quality, segments),
+        "summary": summary_section(data, tr, quality=quality, segments=segments, predict=predict),
         "run": _run(data, tr),
         "quality": quality,
         "identity": identity_section(data, tr),
@@ -179,7 +187,11 @@ def _context(data: ReportData) -> dict[str, Any]:
         "segments": segments,
         "layers": layers_section(data, tr),
         "tags": tags_section(data, tr),
-        "predict": predict_section(data, tr),
+        "predict": predict,
+        "clusters": clusters_section(data, tr),
+        "rule_segments": rule_segments_section(data, tr),
+        "migration": migration_section(data, tr),
+        "validation": validation_section(data, tr),
         "footer": tr("generated_by", version=_version(), run_id=run_id),
     }
 
@@ -217,13 +229,6 @@ def _header(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
 
 
 # -- Run ---------------------------------------------------------------------------------------
-
-
-def _run_sources(data: ReportData) -> list[dict[str, Any]]:
-    sources = dict_rows(data.run.get("sources"))
-    if sources:
-        return sources
-    return frame_rows(data.quality_sources)
 
 
 def _run(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
@@ -272,7 +277,7 @@ def _run(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
         show_title=False,
     )
 
-    sources = _run_sources(data)
+    sources = run_sources(data)
     labels = [_source_label(s.get("source"), s.get("entity")) for s in sources]
     read = [as_float(s.get("rows_read")) for s in sources]
     loaded = [as_float(s.get("rows_loaded")) for s in sources]
@@ -715,77 +720,3 @@ def _segments(data: ReportData, tr: Callable[..., str]) -> dict[str, Any]:
             ),
         }
     return {"table": table, "chart": Markup(chart), "top": top}
-
-
-# -- Executive summary -------------------------------------------------------------------------
-
-
-def _summary(
-    data: ReportData,
-    tr: Callable[..., str],
-    quality: dict[str, Any],
-    segments: dict[str, Any],
-) -> dict[str, Any]:
-    sources = _run_sources(data)
-    read = _sum(s.get("rows_read") for s in sources)
-    loaded = _sum(s.get("rows_loaded") for s in sources)
-    quarantined = _sum(s.get("rows_quarantined") for s in sources)
-    customers = data.rfm_summary.get("customers", data.identity.get("customers"))
-    revenue = data.rfm_summary.get("revenue")
-    passed, failed = quality["passed"], quality["failed"]
-    top = segments["top"]
-    records = as_float(data.identity.get("records"))
-    per_customer = ratio(revenue, customers)
-    kpis = [
-        Kpi(
-            tr("kpi_customers"),
-            fmt_int(customers),
-            tr("kpi_customers_note", records=fmt_int(records)) if records is not None else "",
-        ),
-        Kpi(
-            tr("kpi_revenue"),
-            fmt_money(revenue),
-            tr("kpi_revenue_note", value=fmt_money(per_customer))
-            if per_customer is not None
-            else "",
-        ),
-        Kpi(
-            tr("kpi_rows_loaded"),
-            fmt_int(loaded) if sources else MISSING,
-            tr("kpi_rows_loaded_note", read=fmt_int(read)) if sources else "",
-        ),
-        Kpi(
-            tr("kpi_rows_quarantined"),
-            fmt_int(quarantined) if sources else MISSING,
-            tr("kpi_rows_quarantined_note", pct=fmt_pct(ratio(quarantined, read)))
-            if sources
-            else "",
-            tone="warn" if quarantined > 0 else None,
-        ),
-        Kpi(
-            tr("kpi_quality"),
-            tr("kpi_quality_value", passed=fmt_int(passed), total=fmt_int(passed + failed))
-            if passed + failed
-            else MISSING,
-            tr("kpi_quality_note", failed=fmt_int(failed)) if passed + failed else "",
-            tone=None if passed + failed == 0 else ("fail" if failed else "pass"),
-        ),
-        Kpi(
-            tr("kpi_top_segment"),
-            top["name"] if top else MISSING,
-            top["note"] if top else "",
-        ),
-    ]
-    return {
-        "kpis": kpis,
-        "findings": quality["findings"],
-        "findings_more": quality["findings_more"],
-        "all_passed": failed == 0 and passed > 0,
-        "access_note": tr(
-            "hidden_note",
-            role=clean_label(data.role),
-            tables=", ".join(clean_label(name) for name in data.hidden_tables),
-        )
-        if data.hidden_tables
-        else "",
-    }
