@@ -493,6 +493,7 @@ def test_migration_sankey(pages: dict[str, str]) -> None:
     assert moves[0] == ["Not in a segment", "New app users", "430", "86.0%"]
     assert moves[1] == ["Churn watch", "Not in a segment", "310", fmt_pct(310 / 1_110)]
     assert moves[2] == ["Deal hunters", "Churn watch", "210", fmt_pct(210 / 1_910)]
+    assert len(moves) == 6  # the zero flow is not a move
 
 
 def test_validation_section(pages: dict[str, str]) -> None:
@@ -524,6 +525,7 @@ def test_executive_summary_findings(pages: dict[str, str]) -> None:
         assert text in joined, text
     zh = section(pages["zh"], "summary")
     assert "主要发现" in zh and "一线城市线上美妆高消费人群" in zh and "稳定性 ARI 0.91" in zh
+    assert "k 由 轮廓系数 选定" in zh
 
 
 def test_chinese_sections(pages: dict[str, str]) -> None:

@@ -697,7 +697,7 @@ def migration_section(data: ReportData, tr: Translate) -> dict[str, Any]:
         tips.append(
             tr("migration_tip", a=label(source), b=label(target), customers=fmt_int(customers))
         )
-        if source != target:
+        if source != target and customers > 0:
             moves.append((label(source), label(target), customers))
     chart = charts.sankey_chart(
         links,

@@ -25,7 +25,7 @@ from segmint.report.fmt import (
     fmt_seconds,
     parse_timestamp,
 )
-from segmint.report.i18n import segment_label, status_label
+from segmint.report.i18n import segment_label, status_label, t
 from segmint.report.layers import layer_label
 from segmint.report.segments import latest_migration, persona_name
 
@@ -239,7 +239,11 @@ def _segment_highlights(data: ReportData, tr: Translate, add: Callable[..., None
         text = tr(
             "hl_clusters",
             k=fmt_int(row.get("k")),
-            method=clean_label(row.get("chosen_by") or MISSING),
+            method=t(
+                f"k_method.{clean_label(row.get('chosen_by'))}",
+                lang,
+                default=clean_label(row.get("chosen_by") or MISSING),
+            ),
             ari=fmt_num(row.get("stability_ari_mean"), 2),
         )
         if ari is not None:
