@@ -14,9 +14,11 @@ import pytest
 from pydantic import ValidationError
 
 from segmint.errors import ConfigError
+from segmint.project.spec_profile import LayerSettings
 from segmint.project.spec_segments import SegmentRuleSpec, SegmentSettings
 from segmint.segments.rules import (
     SegmentRuleError,
+    check_project_rules,
     check_segment_rules,
     count_rule,
     live_counts,
@@ -24,6 +26,7 @@ from segmint.segments.rules import (
     wide_schema,
     wide_table,
 )
+from segmint.tags.catalogue import DEFAULT_TAGS
 
 AS_OF = dt.datetime(2026, 3, 1)
 N = 300
@@ -174,6 +177,20 @@ def test_check_reports_every_bad_rule_at_once(wide: ibis.Table) -> None:
     assert "segment 'typo': unknown column 'frequncy'; did you mean 'frequency'" in text
     assert "segment 'types'" in text and "segment 'ok'" not in text
     check_segment_rules(rules[:1], wide.schema())  # a good rule passes
+
+
+def test_project_check_uses_traits_scores_tags_and_layers() -> None:
+    tags = [t.name for t in DEFAULT_TAGS]
+    layers = [layer.name for layer in LayerSettings().definitions]
+    rules = {
+        "ok": f"tag_{tags[0]} and churn_risk == 'high' and value_layer == 'potential'",
+        "rfm": "rfm_segment == 'Champions' and monetary > 100",
+    }
+    check_project_rules(rules, tags, layers)
+    with pytest.raises(SegmentRuleError, match="unknown column 'churn_risk'"):
+        check_project_rules(rules, tags, layers, predictions=False)
+    with pytest.raises(SegmentRuleError, match="value_layer never holds 'potentail'"):
+        check_project_rules({"x": "value_layer == 'potentail'"}, tags, layers)
 
 
 def test_settings_are_strict() -> None:

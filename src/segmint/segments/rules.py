@@ -171,6 +171,28 @@ def check_segment_rules(
         raise SegmentRuleError(head + "\n".join(problems))
 
 
+def check_project_rules(
+    rules: Rules,
+    tag_names: Iterable[str],
+    layer_names: Iterable[str],
+    *,
+    predictions: bool = True,
+) -> None:
+    """Check segment rules against the wide table a run will build, before any data.
+
+    The schema is every profile trait, the predictive columns when `predictions` is on, and
+    a ``tag_<name>`` column per tag of the catalogue; ``value_layer`` labels are the
+    project's layer names.
+    """
+    from segmint.predict.columns import rule_columns as prediction_columns
+    from segmint.traits.catalog import TRAITS
+
+    schema = wide_schema(
+        {t.name: t.dtype for t in TRAITS}, prediction_columns() if predictions else None, tag_names
+    )
+    check_segment_rules(rules, schema, known_values={"value_layer": list(layer_names)})
+
+
 def segment_condition(
     rule: SegmentRuleSpec,
     wide: ir.Table,
