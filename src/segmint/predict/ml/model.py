@@ -26,6 +26,8 @@ from segmint.predict.ml.prior import Prior
 if TYPE_CHECKING:
     import lightgbm
 
+    from segmint.predict.ml.treeshap import ShapTree
+
 FORMAT = "segmint-gbm-score/1"
 ALGORITHM = (
     "LightGBM gradient-boosted trees (binary log-loss) boosted from the BG/NBD baseline's "
@@ -106,6 +108,7 @@ class TrainedModel:
     dropped: dict[str, str]
     notes: list[str] = field(default_factory=list)
     _booster: lightgbm.Booster | None = field(default=None, repr=False, compare=False)
+    _shap_trees: list[ShapTree] | None = field(default=None, repr=False, compare=False)
 
     @property
     def features(self) -> list[str]:
@@ -120,6 +123,15 @@ class TrainedModel:
 
             self._booster = load_booster(self.booster_text)
         return self._booster
+
+    @property
+    def shap_trees(self) -> list[ShapTree]:
+        """The booster's trees as the fast TreeSHAP reads them (parsed once)."""
+        if self._shap_trees is None:
+            from segmint.predict.ml.treeshap import parse_booster
+
+            self._shap_trees = parse_booster(self.booster)
+        return self._shap_trees
 
     @property
     def calibration_method(self) -> str:
