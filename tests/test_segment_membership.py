@@ -110,7 +110,9 @@ def test_migration_conserves_customers(con: ibis.BaseBackend) -> None:
     prev = family_members(family, con.create_table("pp", prev_profile), empty)
     curr = family_members(family, con.create_table("cp", curr_profile), empty)
     assert int(shared_customers(curr).to_pandas()) == 0
-    flows = migration(prev, curr).to_pandas()
+    flows = migration(prev, curr, from_run="r1", to_run="r2").to_pandas()
+    assert list(flows.columns) == ["from_run", "to_run", "from_segment", "to_segment", "customers"]
+    assert set(flows.from_run) == {"r1"} and set(flows.to_run) == {"r2"}
     assert not ((flows.from_segment == "none") & (flows.to_segment == "none")).any()
     by_from = flows.groupby("from_segment").customers.sum()
     by_to = flows.groupby("to_segment").customers.sum()

@@ -14,7 +14,7 @@ import pytest
 
 from segmint.errors import ConfigError
 from segmint.project.spec_segments import SegmentValidationSettings
-from segmint.segments.validation import validate_segments
+from segmint.segments.validation import flag_list, validate_segments
 
 N = 1000
 TRAITS = ["recency_days", "frequency", "monetary", "aov", "tenure_days"]
@@ -85,7 +85,7 @@ def _run(
 
 def test_flags_and_recommendations(world: World) -> None:
     frame, summary = _run(world)
-    flags = {s: set(str(f).split(",")) - {""} for s, f in frame["flags"].items()}
+    flags = {s: set(flag_list(f)) for s, f in frame["flags"].items()}
     assert "too_small" in flags["tiny"] and "too_small" in flags["empty"]
     assert "low_value" in flags["cheap"]
     assert "overlapping_with:top_twin" in flags["top"]
@@ -102,7 +102,9 @@ def test_flags_and_recommendations(world: World) -> None:
         "drop empty",
         "merge top+top_twin",
     ]
-    assert frame.loc["empty", "customers"] == 0
+    assert frame.loc["empty", "size"] == 0
+    assert list(frame.recommendation) == ["merge", "merge", "drop", "drop", "keep", "drop"]
+    assert frame.loc["top", "merge_with"] == "top_twin"
 
 
 def test_figures_match_pandas(world: World) -> None:
@@ -113,7 +115,7 @@ def test_figures_match_pandas(world: World) -> None:
     held = members.groupby("customer_id").size()
     for name, rows in members.groupby("segment"):
         ids = rows.customer_id
-        assert frame.loc[name, "customers"] == len(ids)
+        assert frame.loc[name, "size"] == len(ids)
         assert frame.loc[name, "share"] == pytest.approx(len(ids) / N)
         assert frame.loc[name, "revenue_share"] == pytest.approx(revenue[ids].sum() / total)
         assert frame.loc[name, "exclusive_share"] == pytest.approx((held[ids] == 1).mean())
@@ -128,22 +130,22 @@ def test_figures_match_pandas(world: World) -> None:
         assert frame.loc[name, "nearest"] == nearest
         assert frame.loc[name, "separation"] == pytest.approx(dist[nearest], rel=1e-6)
     kept_ids = set(members.customer_id[members.segment.isin(["top", "top_twin", "middle"])])
-    assert summary["revenue_coverage"] == pytest.approx(revenue[list(kept_ids)].sum() / total)
+    assert summary["kept_revenue_share"] == pytest.approx(revenue[list(kept_ids)].sum() / total)
     all_ids = set(members.customer_id)
-    assert summary["revenue_coverage_all"] == pytest.approx(revenue[list(all_ids)].sum() / total)
+    assert summary["all_revenue_share"] == pytest.approx(revenue[list(all_ids)].sum() / total)
 
 
 def test_revenue_coverage_check_passes_and_fails(world: World) -> None:
     _, summary = _run(world)
-    coverage = summary["revenue_coverage"]
+    coverage = summary["kept_revenue_share"]
     assert isinstance(coverage, float) and 0.80 < coverage < 0.99  # top 550 spenders of 1,000
-    assert summary["coverage_ok"] is True
+    assert summary["passed"] is True
     _, strict = _run(world, revenue_coverage=0.99)
-    assert strict["coverage_ok"] is False and strict["revenue_coverage"] == coverage
+    assert strict["passed"] is False and strict["kept_revenue_share"] == coverage
     # with 'middle' dropped for its size, the kept segments miss the 80 % target
     frame, small = _run(world, min_size=251)
     assert "drop middle" in small["recommendations"] and frame.loc["top", "kept"]
-    assert small["revenue_coverage"] < 0.80 and small["coverage_ok"] is False
+    assert small["kept_revenue_share"] < 0.80 and small["passed"] is False
 
 
 def test_stability_against_previous_run(world: World) -> None:
@@ -152,8 +154,8 @@ def test_stability_against_previous_run(world: World) -> None:
     assert frame.loc["top", "stability"] == pytest.approx(1.0)
     # middle: 300..549 now, 500..799 before -> 50 shared of 500
     assert frame.loc["middle", "stability"] == pytest.approx(50 / 500)
-    assert "unstable" in frame.loc["middle", "flags"]
-    assert "unstable" not in frame.loc["top", "flags"]
+    assert "unstable" in flag_list(frame.loc["middle", "flags"])
+    assert "unstable" not in flag_list(frame.loc["top", "flags"])
     assert math.isnan(frame.loc["empty", "stability"])
 
 

@@ -106,8 +106,17 @@ def family_members(family: SegmentFamily, profile: ir.Table, members: ir.Table) 
     return _keys(members.filter(members.segment.isin(family.segments)))
 
 
-def migration(previous: ir.Table, current: ir.Table) -> ir.Table:
+def migration(
+    previous: ir.Table,
+    current: ir.Table,
+    *,
+    from_run: str | None = None,
+    to_run: str | None = None,
+) -> ir.Table:
     """(from_segment, to_segment, customers) between two runs of one exclusive family.
+
+    With `from_run` and `to_run` the run ids lead the columns (the published
+    ``segment_migration`` keeps several pairs of runs apart).
 
     Both inputs are (segment, customer_id) with at most one segment per customer. A
     customer only in `current` comes from ``none``; one only in `previous` goes to
@@ -124,11 +133,16 @@ def migration(previous: ir.Table, current: ir.Table) -> ir.Table:
         from_segment=joined.from_segment.fill_null(none),
         to_segment=joined.to_segment.fill_null(none),
     )
-    return (
-        moved.group_by("from_segment", "to_segment")
-        .aggregate(customers=moved.count())
-        .order_by("from_segment", "to_segment")
-    )
+    flows = moved.group_by("from_segment", "to_segment").aggregate(customers=moved.count())
+    if from_run is not None or to_run is not None:
+        flows = flows.select(
+            from_run=ibis.literal(from_run, type="string"),
+            to_run=ibis.literal(to_run, type="string"),
+            from_segment=flows.from_segment,
+            to_segment=flows.to_segment,
+            customers=flows.customers,
+        )
+    return flows.order_by("from_segment", "to_segment")
 
 
 def shared_customers(members: ir.Table) -> ir.IntegerScalar:

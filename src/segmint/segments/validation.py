@@ -5,7 +5,7 @@ separation trait, customers held by no other segment; the base's totals, means a
 deviations; the overlap matrix; the intersection with the previous run); the checks run in
 plain Python on those summaries (`assess`). Definitions, per segment:
 
-- ``share``: customers / customers in the base (``profiles``).
+- ``size``, ``share``: members; members / customers in the base (``profiles``).
 - ``revenue_share``: the members' ``monetary`` (total paid spend up to the as-of time) over
   the base's; ``value_index`` = revenue_share / share (1 = the base average per customer).
 - ``separation``: distance to the nearest other segment — the root mean square, over the
@@ -17,17 +17,19 @@ plain Python on those summaries (`assess`). Definitions, per segment:
   without a previous run, or for a segment the previous run did not have).
 - ``max_overlap`` / ``overlaps_with``: the largest Jaccard similarity with another segment.
 
-Flags: ``too_small`` (customers < min_size or share < min_share), ``low_value``
+Flags (a JSON list per row): ``too_small`` (size < min_size or share < min_share), ``low_value``
 (value_index < min_value_index), ``overlapping_with:X`` (Jaccard with X > max_overlap),
 ``not_separated`` (separation < min_separation), ``unstable`` (stability < min_stability).
-Recommendations: ``drop C`` for a segment too small or low value; ``merge A+B`` for two kept
-segments that overlap too much. The kept segments (all but the dropped) must together carry
+``recommendation`` is ``drop`` for a segment too small or low value, ``merge`` (partners in
+``merge_with``) for two kept segments that overlap too much, else ``keep``; the summary says
+them as ``drop C`` and ``merge A+B``. The kept segments (all but the dropped) must together carry
 at least ``revenue_coverage`` of the base's revenue, counting each customer once.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +47,7 @@ SEGMENT_VALIDATION = "segment_validation"
 Execute = Callable[[ir.Expr], pd.DataFrame]
 COLUMNS = (
     "segment",
-    "customers",
+    "size",
     "share",
     "revenue",
     "revenue_share",
@@ -58,6 +60,7 @@ COLUMNS = (
     "overlaps_with",
     "flags",
     "recommendation",
+    "merge_with",
     "kept",
 )
 
@@ -264,7 +267,7 @@ def assess(
         rows.append(
             {
                 "segment": name,
-                "customers": n,
+                "size": n,
                 "share": share,
                 "revenue": rev,
                 "revenue_share": rev_share,
@@ -275,36 +278,40 @@ def assess(
                 "stability": stability,
                 "max_overlap": _num(top.jaccard) if top is not None else math.nan,
                 "overlaps_with": str(top.segment_b) if top is not None else None,
-                "flags": ",".join(flags),
+                "flags": json.dumps(flags),
             }
         )
-    frame = pd.DataFrame(rows, columns=list(COLUMNS[:-2]))
+    frame = pd.DataFrame(rows, columns=list(COLUMNS[:-3]))
     return _recommend(frame, settings)
 
 
+def flag_list(value: str) -> list[str]:
+    """The flags of one row (published as a JSON list)."""
+    return [str(f) for f in json.loads(value)] if value else []
+
+
 def _recommend(frame: pd.DataFrame, settings: SegmentValidationSettings) -> pd.DataFrame:
-    """Add recommendation and kept: drop the too small and low value, merge overlaps."""
-    drop = {
-        str(r.segment)
-        for r in frame.itertuples(index=False)
-        if {"too_small", "low_value"} & set(str(r.flags).split(","))
-    }
+    """Add recommendation (keep, merge, drop), merge_with and kept.
+
+    Too small or low value: drop. Overlapping too much with a segment that is not dropped:
+    merge (merge_with names the partners, comma-separated).
+    """
+    flags = {str(r.segment): flag_list(str(r.flags)) for r in frame.itertuples(index=False)}
+    drop = {name for name, fl in flags.items() if {"too_small", "low_value"} & set(fl)}
     merge_with: dict[str, list[str]] = {}
-    for r in frame.itertuples(index=False):
-        for flag in str(r.flags).split(","):
+    for name, fl in flags.items():
+        for flag in fl:
             other = flag.removeprefix("overlapping_with:")
-            if other != flag and str(r.segment) not in drop and other not in drop:
-                merge_with.setdefault(str(r.segment), []).append(other)
-    recs = []
-    for r in frame.itertuples(index=False):
-        name = str(r.segment)
-        if name in drop:
-            recs.append("drop")
-        elif name in merge_with:
-            recs.append("merge with " + ", ".join(merge_with[name]))
-        else:
-            recs.append("keep")
-    return frame.assign(recommendation=recs, kept=~frame.segment.isin(drop))
+            if other != flag and name not in drop and other not in drop:
+                merge_with.setdefault(name, []).append(other)
+    names = [str(s) for s in frame.segment]
+    return frame.assign(
+        recommendation=[
+            "drop" if n in drop else "merge" if n in merge_with else "keep" for n in names
+        ],
+        merge_with=[", ".join(merge_with[n]) if n in merge_with else None for n in names],
+        kept=[n not in drop for n in names],
+    )
 
 
 def recommendations(frame: pd.DataFrame) -> list[str]:
@@ -312,9 +319,8 @@ def recommendations(frame: pd.DataFrame) -> list[str]:
     out = [f"drop {s}" for s in frame.loc[frame.recommendation == "drop", "segment"]]
     pairs: set[tuple[str, str]] = set()
     for r in frame.itertuples(index=False):
-        rec = str(r.recommendation)
-        if rec.startswith("merge with "):
-            for other in rec.removeprefix("merge with ").split(", "):
+        if r.recommendation == "merge":
+            for other in str(r.merge_with).split(", "):
                 a, b = sorted((str(r.segment), other))
                 pairs.add((a, b))
     return out + [f"merge {a}+{b}" for a, b in sorted(pairs)]
@@ -334,9 +340,10 @@ def validate_segments(
     `members` and `previous` are (segment, customer_id) for this and the last run;
     `profiles` has customer_id, monetary and the separation traits; `execute` runs an Ibis
     expression (default: its own backend; the pipeline passes its engine's). The summary
-    holds customers, revenue, the kept and dropped segments, the recommendations, the
-    revenue coverage of the kept segments (and of all segments), the target and whether it
-    is met.
+    holds customers, revenue, the kept and dropped segments, the recommendations,
+    ``kept_revenue_share`` (revenue share of the customers in any kept segment, each counted
+    once), ``all_revenue_share`` (the same over all segments), ``threshold``
+    (settings.revenue_coverage) and ``passed``.
     """
     stats = summaries(members, profiles, settings, previous, execute)
     frame = assess(stats, settings, segments)
@@ -358,10 +365,10 @@ def validate_segments(
         "kept": kept,
         "dropped": [str(s) for s in frame.loc[~frame.kept, "segment"]],
         "recommendations": recommendations(frame),
-        "revenue_coverage": coverage,
-        "revenue_coverage_all": coverage_all,
-        "revenue_coverage_target": target,
-        "coverage_ok": bool(not math.isnan(coverage) and coverage >= target),
+        "kept_revenue_share": coverage,
+        "all_revenue_share": coverage_all,
+        "threshold": target,
+        "passed": bool(not math.isnan(coverage) and coverage >= target),
         "stability_available": previous is not None,
     }
     return SegmentValidation(frame=frame, summary=summary)
