@@ -49,5 +49,9 @@ class AccessDeniedError(SegmintError):
     exit_code = 3
 
 
+class ModelError(SegmintError):
+    """A model cannot be fitted, trained, saved, loaded or used as asked."""
+
+
 class TagRuleError(ConfigError):
     """A tag's rule cannot be parsed or type-checked; the message names the tag and position."""

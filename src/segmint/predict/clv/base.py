@@ -31,7 +31,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 
-from segmint.errors import SegmintError
+from segmint.errors import ModelError
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -45,7 +45,7 @@ RUNOFF = 1e5
 BOUND = 1e8
 
 
-class FitError(SegmintError):
+class FitError(ModelError):
     """A CLV model cannot be fitted on, loaded for or applied to the data; the message says why.
 
     When values are to blame, `column`, `row` (0-based position of the first bad value),

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from segmint.errors import SegmintError
+from segmint.errors import ModelError
 
-
-class ModelError(SegmintError):
-    """A model cannot be trained, saved, loaded or used as asked."""
+__all__ = ["FeatureMismatchError", "LeakError", "ModelError", "TrainingWindowError"]
 
 
 class TrainingWindowError(ModelError):
