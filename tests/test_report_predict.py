@@ -559,7 +559,7 @@ def test_section_draws_every_chart_with_one_mark_per_datum(built: Built, lang: s
         assert chart["attrs"]["data-chart"] == kind, chart_id
         assert len(chart["marks"]) == marks, chart_id
         assert "data-empty" not in chart["attrs"], chart_id
-    assert 'href="#predict">7.' in page
+    assert 'href="#predict">11.' in page
     assert section(page).count('class="diagonal"') == 2
 
 
