@@ -1,0 +1,169 @@
+"""Clustering: feature scaling, k selection, engine assignment, stability and recovery."""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from segmint.project.spec_clustering import ClusterFeature, ClusteringSettings
+from segmint.segments.cluster import ClusteringError, fit_cluster_model
+from segmint.segments.cluster_assign import assign_clusters
+from segmint.segments.cluster_build import build_clustering
+from segmint.segments.cluster_features import feature_matrix, fit_features
+from segmint.segments.stability import contingency, recovery_scores, scores_from_counts
+
+
+def _blobs(centres: int, per: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    means = rng.uniform(-20, 20, size=(centres, 3))
+    truth = np.repeat(np.arange(centres), per)
+    x = means[truth] + rng.normal(0, 1.0, size=(len(truth), 3))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    frame.insert(0, "customer_id", [f"C{i:05d}" for i in range(len(frame))])
+    frame["frequency"] = 1
+    return frame, truth
+
+
+def _settings(columns: list[str], **options: object) -> ClusteringSettings:
+    features = [ClusterFeature(column=c) for c in columns]
+    return ClusteringSettings.model_validate(
+        {"feature_sets": {"t": features}, "feature_set": "t", "bootstrap_rounds": 2, **options}
+    )
+
+
+def test_k_selection_finds_well_separated_blobs() -> None:
+    frame, truth = _blobs(4, 60)
+    settings = _settings(["a", "b", "c"])
+    features = fit_features(frame, settings.features())
+    matrix = feature_matrix(frame, features, settings.clip)
+    model, labels = fit_cluster_model(matrix, features, k_min=3, k_max=6, seed=0, clip=4.0)
+    assert model.k == 4
+    assert [s.k for s in model.scores] == [3, 4, 5, 6]
+    assert model.votes["silhouette"] == 4 and model.votes["calinski_harabasz"] == 4
+    assert adjusted_rand_score(truth, labels) == pytest.approx(1.0)
+    sizes = np.bincount(labels)
+    assert list(sizes) == sorted(sizes, reverse=True)  # cluster 0 is the largest
+
+
+def _mixed_frame(rows: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 3, rows)
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(rows)],
+            "frequency": rng.integers(1, 5, rows),
+            "aov": np.exp(rng.normal(4 + 2 * group, 0.5)),
+            "discount_share": np.clip(rng.normal(0.2 + 0.3 * group, 0.1), 0, 1),
+            "active_hour": rng.integers(0, 24, rows).astype(float),
+            "tenure_days": rng.gamma(2.0, 200.0 * (group + 1)),
+            "channel": np.array(["app", "store", "web"], dtype=object)[group],
+            "is_b2b": group == 2,
+        }
+    )
+    frame.loc[rng.random(rows) < 0.1, "aov"] = np.nan
+    frame.loc[rng.random(rows) < 0.1, "channel"] = None
+    frame["is_b2b"] = frame["is_b2b"].astype("boolean")
+    frame.loc[rng.random(rows) < 0.1, "is_b2b"] = pd.NA
+    return frame
+
+
+MIXED = [
+    ClusterFeature(column="aov", transform="log1p"),
+    ClusterFeature(column="discount_share", weight=2.0),
+    ClusterFeature(column="active_hour", transform="cos24"),
+    ClusterFeature(column="tenure_days", transform="rank", fill="zero"),
+    ClusterFeature(column="channel", kind="categorical"),
+    ClusterFeature(column="is_b2b", kind="categorical"),
+]
+
+
+def test_engine_assignment_equals_scikit_learn_predict() -> None:
+    frame = _mixed_frame(600)
+    settings = ClusteringSettings.model_validate({"feature_sets": {"m": MIXED}, "feature_set": "m"})
+    features = fit_features(frame.iloc[:300], settings.features())  # fit on a "sample"
+    matrix = feature_matrix(frame, features, settings.clip)
+    model, _ = fit_cluster_model(matrix[:300], features, k_min=3, k_max=4, seed=0, clip=4.0)
+    estimator = MiniBatchKMeans(n_clusters=model.k, n_init=1, init=model.centroids, max_iter=1)
+    estimator.fit(matrix[:300])
+    estimator.cluster_centers_ = model.centroids  # sklearn's predict with our centroids
+    expected = estimator.predict(matrix)
+    con = ibis.duckdb.connect()
+    got = (
+        con.to_pyarrow(assign_clusters(ibis.memtable(frame), model))
+        .to_pandas()
+        .set_index("customer_id")
+        .loc[frame["customer_id"]]
+    )
+    assert (got["cluster"].to_numpy() == expected).all()
+    distance = np.sqrt(((matrix - model.centroids[expected]) ** 2).sum(axis=1))
+    np.testing.assert_allclose(got["distance"].to_numpy(), distance, rtol=1e-9, atol=1e-9)
+
+
+def test_categorical_weight_gives_unit_variance_and_unseen_levels_are_zero() -> None:
+    frame = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "kind": ["x", "x", "y", None]})
+    spec = [ClusterFeature(column="kind", kind="categorical")]
+    (feature,) = fit_features(frame, spec)
+    matrix = feature_matrix(frame, [feature], 4.0)
+    assert matrix.var(axis=0).sum() == pytest.approx(1.0)  # sum of the one-hot variances
+    unseen = feature_matrix(pd.DataFrame({"kind": ["z"]}), [feature], 4.0)
+    assert (unseen == 0).all()
+
+
+def test_too_few_customers_and_unknown_columns_raise() -> None:
+    frame, _ = _blobs(2, 10)
+    con = ibis.duckdb.connect()
+    with pytest.raises(ClusteringError, match="at least 30 customers"):
+        build_clustering(ibis.memtable(frame), None, _settings(["a", "b"]), execute=con.to_pandas)
+    with pytest.raises(ClusteringError, match=r"columns not in profiles.*nope"):
+        build_clustering(
+            ibis.memtable(frame), None, _settings(["a", "nope"]), execute=con.to_pandas
+        )
+    with pytest.raises(ValueError, match="k_min"):
+        ClusteringSettings(k_min=6, k_max=4)
+
+
+def test_recovery_scores_from_counts_match_scikit_learn() -> None:
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 4, 500)
+    found = np.where(rng.random(500) < 0.7, truth, rng.integers(0, 5, 500))
+    frame = pd.DataFrame({"customer_id": [str(i) for i in range(500)]})
+    assigned = ibis.memtable(frame.assign(cluster=found))
+    planted = ibis.memtable(frame.assign(persona=[f"p{t}" for t in truth]))
+    counts = ibis.duckdb.connect().to_pandas(contingency(assigned, planted))
+    ari, nmi, customers = recovery_scores(counts)
+    assert customers == 500
+    assert ari == pytest.approx(adjusted_rand_score(truth, found), abs=1e-12)
+    assert nmi == pytest.approx(normalized_mutual_info_score(truth, found), abs=1e-12)
+    table = pd.crosstab(truth, truth)
+    assert scores_from_counts(table) == pytest.approx((1.0, 1.0))
+
+
+def test_build_clustering_end_to_end_on_blobs() -> None:
+    frame, truth = _blobs(3, 50, seed=5)
+    frame["monetary"] = 100.0
+    frame["monetary_365d"] = np.where(truth == 0, 1000.0, 10.0)
+    con = ibis.duckdb.connect()
+    settings = _settings(["a", "b", "c"], k_min=2, k_max=5)
+    planted = ibis.memtable(frame.assign(persona=truth.astype(str))[["customer_id", "persona"]])
+    result = build_clustering(
+        ibis.memtable(frame), None, settings, execute=con.to_pandas, truth=planted
+    )
+    assert result.model.k == 3
+    assert result.persona_ari == pytest.approx(1.0)
+    assert len(result.model.stability_ari) == 2 and min(result.model.stability_ari) > 0.99
+    clusters = con.to_pandas(result.clusters)
+    assert len(clusters) == 150 and clusters["persona_en"].notna().all()
+    assert list(clusters.columns) == [
+        "customer_id",
+        "cluster",
+        "persona_en",
+        "persona_zh",
+        "distance",
+    ]
+    assert len(result.personas) == 3
+    row = result.model_table.iloc[0]
+    assert row["k"] == 3 and row["stability_ari_mean"] > 0.99 and row["persona_ari"] == 1.0
