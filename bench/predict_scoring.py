@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from common import cpu_seconds_self, machine_busy_seconds, memory_total_mb, rss_
 
 BENCH = Path(__file__).resolve().parent
 TARGETS = ("repurchase", "churn")
+REASONS = ("none", "all", "top")
 RUN_ID = "predictbench"
 
 
@@ -113,8 +115,11 @@ def prepare(customers: int, seed: int, work: Path) -> dict[str, Any]:
     }
 
 
-def worker(work: Path, target: str, rows: int, reasons: bool, seed: int) -> dict[str, Any]:
-    """Score `rows` bootstrap-resampled feature rows once; time and memory of the call."""
+def worker(
+    work: Path, target: str, rows: int, reasons: str, seed: int, jitter: bool
+) -> dict[str, Any]:
+    """Score `rows` bootstrap-resampled feature rows once; time and memory of the call.
+    `reasons`: "none", "all" or "top" (the highest-scored 10 %)."""
     import numpy as np
     import pandas as pd
 
@@ -122,20 +127,40 @@ def worker(work: Path, target: str, rows: int, reasons: bool, seed: int) -> dict
 
     model = TrainedModel.from_json((work / f"{target}.json").read_text(encoding="utf-8"))
     base = pd.read_parquet(work / "features.parquet")
-    pick = np.random.default_rng(seed).integers(0, len(base), rows)
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(base), rows)
     frame = base.iloc[pick].reset_index(drop=True)
+    if jitter:
+        # every resampled row made distinct: numeric features × e^N(0, 0.05²)
+        for spec in model.schema.specs:
+            column = frame[spec.name]
+            if spec.kind == "numeric" and pd.api.types.is_numeric_dtype(column):
+                values = (
+                    pd.to_numeric(column).astype("Float64").to_numpy(np.float64, na_value=np.nan)
+                )
+                frame[spec.name] = values * np.exp(rng.normal(0.0, 0.05, rows))
     frame["customer_id"] = [f"B{i:09d}" for i in range(rows)]
     model.booster  # noqa: B018 - load the booster before timing
+    if reasons != "none":
+        model.shap_trees  # noqa: B018 - parse the trees before timing (once per model)
     reset = reset_peak()
     before = rss_mb_self()
     start, cpu = time.perf_counter(), cpu_seconds_self()
-    scores = score_customers(model, frame, reasons=reasons)
+    scores = score_customers(
+        model, frame, reasons=reasons != "none", reasons_for="top" if reasons == "top" else "all"
+    )
     seconds = time.perf_counter() - start
     peak = peak_mb_self()
+    explained = int(scores["reasons"].notna().sum())
     return {
         "target": target,
         "rows": rows,
         "reasons": reasons,
+        "explained_rows": explained,
+        "jitter": jitter,
+        "distinct_feature_rows": len(frame.drop(columns="customer_id").drop_duplicates())
+        if rows <= 200_000
+        else None,
         "seconds": round(seconds, 2),
         "cpu_s": round(cpu_seconds_self() - cpu, 2),
         "rows_per_s": round(rows / seconds),
@@ -145,7 +170,7 @@ def worker(work: Path, target: str, rows: int, reasons: bool, seed: int) -> dict
         "trees": model.booster.num_trees(),
         "features": len(model.features),
         "mean_probability": float(scores["probability"].mean()),
-        "example_reasons": None if not reasons else str(scores["reasons"].iloc[0]),
+        "example_reasons": None if not explained else str(scores["reasons"].dropna().iloc[0]),
     }
 
 
@@ -173,10 +198,13 @@ def peak_mb_self() -> float:
     return _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def spawn(work: Path, target: str, rows: int, reasons: bool, seed: int) -> dict[str, Any]:
+def spawn(
+    work: Path, target: str, rows: int, reasons: str, seed: int, jitter: bool
+) -> dict[str, Any]:
     """Run one measurement in a fresh process and read its result."""
-    out = work / f"score-{target}-{'reasons' if reasons else 'plain'}.json"
+    out = work / f"score-{target}-{reasons}.json"
     busy = machine_busy_seconds()
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     subprocess.run(
         [
@@ -190,12 +218,21 @@ def spawn(work: Path, target: str, rows: int, reasons: bool, seed: int) -> dict[
             str(seed),
             "--work",
             str(work),
-            *(["--reasons"] if reasons else []),
+            "--reasons",
+            reasons,
+            *([] if jitter else ["--no-jitter"]),
         ],
         check=True,
     )
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     result["process_s"] = round(time.perf_counter() - start, 2)
+    result["load_before"] = round(load, 2)
+    result["load_after"] = round(os.getloadavg()[0], 2)
+    print(
+        f"  {target} reasons={reasons}: {result['seconds']:.2f} s, peak {result['peak_rss_mb']:.0f}"
+        f" MB, load {result['load_before']:.1f}/{result['load_after']:.1f}",
+        flush=True,
+    )
     result["machine_busy_s"] = round(machine_busy_seconds() - busy, 1)
     return result
 
@@ -208,14 +245,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--worker", choices=TARGETS, default=None)
-    parser.add_argument("--reasons", action="store_true")
+    parser.add_argument("--reasons", choices=REASONS, default="none")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per measurement")
+    parser.add_argument(
+        "--no-jitter", action="store_true", help="keep resampled rows identical (duplicates)"
+    )
+    parser.add_argument("--only", default=None, help="targets, comma-separated")
     parser.add_argument("--reuse", action="store_true", help="keep the trained models")
     args = parser.parse_args()
     work = args.work or BENCH / "data" / f"predict-{args.customers}" / "work"
     if args.worker:
-        result = worker(work, args.worker, args.rows, args.reasons, args.seed)
-        tag = "reasons" if args.reasons else "plain"
-        write_json(work / f"score-{args.worker}-{tag}.json", result)
+        result = worker(work, args.worker, args.rows, args.reasons, args.seed, not args.no_jitter)
+        write_json(work / f"score-{args.worker}-{args.reasons}.json", result)
         return
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     saved = work / "prepared.json"
@@ -224,32 +265,72 @@ def main() -> None:
     else:
         prepared = prepare(args.customers, args.seed, work)
         write_json(saved, prepared)
-    runs = [
-        spawn(work, target, args.rows, reasons, args.seed)
-        for target in TARGETS
-        for reasons in (False, True)
-    ]
+    targets = args.only.split(",") if args.only else list(TARGETS)
+    runs = []
+    for _ in range(args.repeat):
+        for target in targets:
+            for reasons in REASONS:
+                print(f"score: {target} reasons={reasons} ...", flush=True)
+                runs.append(spawn(work, target, args.rows, reasons, args.seed, not args.no_jitter))
     summary = {
         "benchmark": "predict_scoring",
         "started_at": started,
         "memory_total_mb": round(memory_total_mb()),
         "rows_note": "feature rows bootstrap-resampled from the trained company's rows at "
-        "its as-of time; scoring cost depends on rows, trees and features",
+        "its as-of time"
+        + (
+            ""
+            if args.no_jitter
+            else ", numeric features jittered (x e^N(0, 0.05^2)) so that rows are distinct"
+        )
+        + "; scoring cost depends on rows, trees and features",
         **prepared,
         "scoring": runs,
     }
     write_json(BENCH / "results" / str(args.rows) / "predict_scoring.json", summary)
-    print()
+    report(prepared, runs, args.rows)
+
+
+def report(prepared: dict[str, Any], runs: list[dict[str, Any]], rows: int) -> None:
+    """Print min and max per (target, reasons) over the repeated runs."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=150)
     for target, facts in prepared["training"].items():
         if isinstance(facts, dict):
-            print(f"train {target:10s} {facts['seconds']:7.1f} s  ({facts['rounds']} rounds)")
-    header = ("target", "reasons", "seconds", "rows/s", "rss MB", "peak MB")
-    print("{:10s} {:8s} {:>8s} {:>10s} {:>8s} {:>8s}".format(*header))
+            console.print(f"train {target}: {facts['seconds']:.1f} s ({facts['rounds']} rounds)")
+    table = Table(title=f"LightGBM scoring of {rows:,} customers (min – max over runs)")
+    for column in (
+        "target",
+        "reasons",
+        "explained",
+        "runs",
+        "seconds",
+        "rows/s",
+        "peak RSS MB",
+        "load (1 min)",
+    ):
+        table.add_column(column, justify="left" if column in ("target", "reasons") else "right")
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for run in runs:
-        print(
-            f"{run['target']:10s} {run['reasons']!s:8s} {run['seconds']:8.2f} "
-            f"{run['rows_per_s']:10,d} {run['rss_before_mb']:8.0f} {run['peak_rss_mb']:8.0f}"
+        groups.setdefault((run["target"], run["reasons"]), []).append(run)
+    for (target, reasons), group in groups.items():
+        seconds = [r["seconds"] for r in group]
+        speed = [r["rows_per_s"] for r in group]
+        peak = [r["peak_rss_mb"] for r in group]
+        load = [r["load_before"] for r in group] + [r["load_after"] for r in group]
+        table.add_row(
+            target,
+            reasons,
+            f"{group[0]['explained_rows']:,}",
+            str(len(group)),
+            f"{min(seconds):.1f} – {max(seconds):.1f}",
+            f"{min(speed):,} – {max(speed):,}",
+            f"{min(peak):,.0f} – {max(peak):,.0f}",
+            f"{min(load):.1f} – {max(load):.1f}",
         )
+    console.print(table)
 
 
 if __name__ == "__main__":
