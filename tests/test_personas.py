@@ -12,6 +12,7 @@ import pytest
 
 from segmint import Project
 from segmint.generate import generate_company
+from segmint.project.spec import ProjectSpec
 from segmint.project.spec_clustering import ClusterFeature, ClusteringSettings
 from segmint.segments.cluster import ClusterModel
 from segmint.segments.cluster_build import build_clustering
@@ -111,6 +112,8 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, Path]:
     generated = generate_company(out, customers=1500, seed=7)
     with generated.project_file.open("a", encoding="utf-8") as project_file:
         project_file.write("predict:\n  enabled: false  # clustering is under test\n")
+        if "clustering" in ProjectSpec.model_fields:  # the test fits it itself, once
+            project_file.write("clustering:\n  enabled: false\n")
     project = Project.load(generated.project_file)
     project.run(report=False)
     return project, out
@@ -134,3 +137,19 @@ def test_clusters_recover_the_planted_personas(company: tuple[Project, Path]) ->
     assert result.persona_ari is not None and result.persona_ari >= 0.65, result.notes
     assert np.mean(result.model.stability_ari) >= 0.8
     assert result.personas["persona_en"].is_unique
+
+
+def test_published_frames_are_typed_without_predictions_or_truth() -> None:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(90)]})
+    frame["a"] = np.repeat([0.0, 10.0, 20.0], 30) + rng.normal(0, 0.5, 90)
+    frame["frequency"] = 1
+    settings = ClusteringSettings.model_validate(
+        {"feature_sets": {"t": [{"column": "a"}]}, "feature_set": "t", "bootstrap_rounds": 0}
+    )
+    con = ibis.duckdb.connect()
+    result = build_clustering(ibis.memtable(frame), None, settings, execute=con.to_pandas)
+    con.create_table("personas", result.personas)  # no NULL-typed column
+    con.create_table("model", result.model_table)
+    assert result.personas["clv_share"].dtype == "float64"
+    assert result.model_table["persona_ari"].dtype == "float64"

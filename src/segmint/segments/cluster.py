@@ -29,6 +29,7 @@ from segmint.predict.ml.errors import ModelError
 from segmint.segments.cluster_features import FittedFeature
 
 REG_COVAR = 0.05
+BIC_ROWS = 10_000  # Gaussian mixtures for BIC are fitted on at most this many sample rows
 CRITERIA = ("silhouette", "calinski_harabasz", "bic")
 
 
@@ -130,7 +131,7 @@ def kmeans(k: int, seed: int, rows: int) -> KMeans | MiniBatchKMeans:
     return MiniBatchKMeans(
         n_clusters=k,
         random_state=seed,
-        n_init=10,
+        n_init=3,
         batch_size=4096,
         max_iter=300,
         max_no_improvement=50,
@@ -155,10 +156,14 @@ def score_k(matrix: np.ndarray, k: int, seed: int, silhouette_rows: int) -> KSco
         else silhouette_score(matrix, labels)
     )
     ch = float(calinski_harabasz_score(matrix, labels))
+    part = matrix
+    if len(matrix) > BIC_ROWS:
+        picked = np.random.default_rng(seed).choice(len(matrix), BIC_ROWS, replace=False)
+        part = matrix[np.sort(picked)]
     gmm = GaussianMixture(
         k, covariance_type="full", reg_covar=REG_COVAR, random_state=seed, n_init=2
-    ).fit(matrix)
-    return KScores(k, silhouette, ch, float(gmm.bic(matrix)), float(fitted.inertia_))
+    ).fit(part)
+    return KScores(k, silhouette, ch, float(gmm.bic(part)), float(fitted.inertia_))
 
 
 def choose_k(scores: list[KScores]) -> tuple[int, dict[str, int]]:

@@ -142,7 +142,7 @@ def model_row(result: ClusteringResult, settings: ClusteringSettings) -> pd.Data
     """The `cluster_model` table: one row describing the fit."""
     model = result.model
     stability = np.asarray(model.stability_ari, dtype=float)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         [
             {
                 "k": model.k,
@@ -163,3 +163,6 @@ def model_row(result: ClusteringResult, settings: ClusteringSettings) -> pd.Data
             }
         ]
     )
+    for column in ("stability_ari_mean", "stability_ari_std", "persona_ari", "persona_nmi"):
+        frame[column] = pd.to_numeric(frame[column]).astype("float64")  # typed when NULL
+    return frame

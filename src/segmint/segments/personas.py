@@ -327,4 +327,7 @@ def persona_cards(
 
 def cards_frame(cards: list[PersonaCard]) -> pd.DataFrame:
     """The `segment_personas` table: one row per cluster."""
-    return pd.DataFrame([c.row() for c in cards])
+    frame = pd.DataFrame([c.row() for c in cards])
+    for column in ("share", "revenue_share", "clv_share"):  # typed even when all NULL
+        frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    return frame
