@@ -63,6 +63,14 @@ def project_catalog(project: LoadedProject) -> SensitivityCatalog:
     )
     for table in MODEL_TABLES:  # model cards, metrics and saved models: no customer rows
         catalog.register_table(table, level="internal", default="internal")
+    from segmint.segments.queries import CLUSTER_EVALUATION
+    from segmint.segments.stage import SEGMENT_TABLES
+
+    for table in (
+        *SEGMENT_TABLES,
+        CLUSTER_EVALUATION,
+    ):  # segment members, personas (masked member) and statistics
+        catalog.register_table(table, level="internal", default="internal")
     levels = {tag.name: tag.sensitivity for tag in catalogue(project.spec)}
     for table in ("customer_tags", "tag_history"):
         catalog.register_table(table, level="internal", default="internal")

@@ -33,6 +33,7 @@ from segmint.cli.common import (
 from segmint.cli.identity import identity_app
 from segmint.cli.predict import predict_app
 from segmint.cli.progress import RichProgress
+from segmint.cli.segments import report, segments_app
 from segmint.cli.tags import show_profile, tags_app
 from segmint.errors import ConfigError
 from segmint.pipeline.project import Project
@@ -51,6 +52,8 @@ app.add_typer(access_app, name="access")
 app.add_typer(tags_app, name="tags")
 app.add_typer(clv_app, name="clv")
 app.add_typer(predict_app, name="predict")
+app.add_typer(segments_app, name="segments")
+app.command("report")(report)
 app.command("profile")(show_profile)
 
 

@@ -16,6 +16,20 @@ RUN_STAGES = "run_stages"
 RUN_SOURCES = "run_sources"
 
 
+def latest_run_id(engine: Engine) -> str | None:
+    """The id of the last successful run (whose tables are the published ones), if any."""
+    if not engine.exists(RUNS):
+        return None
+    runs = engine.table(RUNS)
+    latest = engine.to_pandas(
+        runs.filter(runs.status == "succeeded")
+        .order_by(runs.started_at.desc())
+        .select("run_id")
+        .limit(1)
+    )
+    return None if latest.empty else str(latest["run_id"].iloc[0])
+
+
 def new_run_id(now: dt.datetime) -> str:
     """Sortable and unique: UTC start time plus random hex (also safe inside table names)."""
     return now.strftime("%Y%m%dt%H%M%S") + secrets.token_hex(3)

@@ -22,7 +22,7 @@ from segmint.errors import ConfigError, TableNotFoundError
 from segmint.identity.evaluate import PairwiseScores, record_evaluation
 from segmint.identity.explain import CustomerExplanation, explain_for_role
 from segmint.ingest.quality import QualityResults, quarantine_summary
-from segmint.pipeline.manifest import RUNS
+from segmint.pipeline.manifest import RUNS, latest_run_id
 from segmint.pipeline.run import (
     QUALITY_FIELDS,
     QUALITY_SOURCES,
@@ -33,6 +33,13 @@ from segmint.pipeline.run import (
 )
 from segmint.project.loader import LoadedProject, load_project
 from segmint.project.spec_predict import Retrain
+from segmint.segments.queries import (
+    count_project_segments,
+    count_segment_rule,
+    evaluate_clusters,
+)
+from segmint.segments.stage import SEGMENT_DEFINITIONS
+from segmint.traits.refresh import PROFILES
 
 
 class Project:
@@ -210,19 +217,57 @@ class Project:
             log = log.order_by(ibis.desc("at"))
             return policy.engine.to_pandas(log.limit(limit) if limit else log)
 
+    def report(
+        self,
+        path: Path | None = None,
+        lang: Literal["en", "zh"] | None = None,
+        role: str | None = None,
+    ) -> Path:
+        """Write the HTML report of the latest published build (no pipeline run)."""
+        from segmint.pipeline.report_data import build_report_data
+        from segmint.report import write_report
+
+        target = path or self.default_report_path()
+        with self.engine() as engine:
+            if not engine.exists(RUNS):
+                raise TableNotFoundError("no run yet; run the pipeline first")
+            data = build_report_data(
+                engine, self.loaded, lang or self.loaded.spec.report.lang, role, self.actor
+            )
+            return write_report(data, target)
+
+    def segments(self, role: str | None = None) -> pd.DataFrame:
+        """The rule segments of the last run: rule, descriptions and member counts."""
+        return self.table(SEGMENT_DEFINITIONS, role=role)
+
+    def count_segment(
+        self, rule: str | None = None, as_of: dt.datetime | None = None, role: str | None = None
+    ) -> dict[str, int]:
+        """Live counts over the last published profiles: of an ad-hoc `rule` (key ``rule``),
+        or of every rule segment in the project file as it is now (edits included)."""
+        when = as_of or self.loaded.spec.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        with self.access() as policy:
+            policy.authorize(PROFILES, role)
+            if rule is not None:
+                return {"rule": count_segment_rule(policy.engine, self.loaded.spec, rule, when)}
+            return count_project_segments(policy.engine, self.loaded.spec, when)
+
+    def evaluate_clusters(self, truth: Path) -> pd.DataFrame:
+        """ARI / NMI of the published clusters against planted personas (generated data);
+        also logged in `cluster_evaluation` for the report."""
+        with self.engine() as engine:
+            run_id = latest_run_id(engine)
+            if run_id is None:
+                raise TableNotFoundError("no successful run yet; run the pipeline first")
+            return evaluate_clusters(engine, truth, run_id)
+
     def evaluate_identity(self, truth: Path) -> tuple[PairwiseScores, dict[str, PairwiseScores]]:
         """Pairwise precision / recall of the published identity map against ground truth.
 
         The scores are also logged in `identity_evaluation` for the report.
         """
         with self.engine() as engine:
-            runs = engine.table(RUNS)
-            latest = engine.to_pandas(
-                runs.filter(runs.status == "succeeded")
-                .order_by(runs.started_at.desc())
-                .select("run_id")
-                .limit(1)
-            )
-            if latest.empty:
+            run_id = latest_run_id(engine)
+            if run_id is None:
                 raise TableNotFoundError("no successful run yet; run the pipeline first")
-            return record_evaluation(engine, truth, str(latest["run_id"].iloc[0]))
+            return record_evaluation(engine, truth, run_id)

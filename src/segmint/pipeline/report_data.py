@@ -53,6 +53,22 @@ from segmint.report.data import (
     TOP_HUBS,
     UNASSIGNED,
 )
+from segmint.report.segments import (
+    load_clusters,
+    load_migration,
+    load_rule_segments,
+    load_validation,
+)
+from segmint.segments.cluster_build import CLUSTER_MODEL, SEGMENT_PERSONAS
+from segmint.segments.membership import SEGMENT_MIGRATION
+from segmint.segments.queries import CLUSTER_EVALUATION
+from segmint.segments.stage import (
+    SEGMENT_DEFINITIONS,
+    SEGMENT_OVERLAP,
+    SEGMENT_VALIDATION,
+    SEGMENT_VALIDATION_SUMMARY,
+    validation_summary,
+)
 from segmint.tags.evaluate import CUSTOMER_TAGS, TAG_CATALOG
 from segmint.traits.refresh import PROFILES
 
@@ -614,6 +630,43 @@ def _predictions(reader: _Reader) -> _PredictReport:
     return report
 
 
+def _segments(reader: _Reader, run_id: str) -> dict[str, Any]:
+    """The segment sections' ReportData fields: clusters and persona cards, rule segments
+    and their overlap, the RFM migration between the last two runs, and validation."""
+
+    def given(name: str) -> pd.DataFrame | None:
+        frame = reader.frame(name)
+        return None if frame.empty and not len(frame.columns) else frame
+
+    fields: dict[str, Any] = {}
+    model = given(CLUSTER_MODEL)
+    evaluation = given(CLUSTER_EVALUATION)
+    if model is not None and evaluation is not None and len(model) and len(evaluation):
+        # `segmint segments evaluate --truth` scored this run's clusters on planted personas
+        mine = evaluation[evaluation["run_id"] == run_id]
+        if len(mine) and pd.isna(model.loc[0, "persona_ari"]):
+            model = model.assign(
+                persona_ari=float(mine["ari"].iloc[-1]), persona_nmi=float(mine["nmi"].iloc[-1])
+            )
+    fields |= load_clusters(model, given(SEGMENT_PERSONAS))
+    fields |= load_rule_segments(given(SEGMENT_DEFINITIONS), given(SEGMENT_OVERLAP))
+    migration = given(SEGMENT_MIGRATION)
+    if migration is not None and "family" in migration.columns and len(migration):
+        families = list(dict.fromkeys(migration["family"]))
+        family = "rfm" if "rfm" in families else families[0]
+        migration = migration[migration["family"] == family].reset_index(drop=True)
+    fields |= load_migration(migration)
+    validation = given(SEGMENT_VALIDATION)
+    summaries = given(SEGMENT_VALIDATION_SUMMARY)
+    scheme = "rules"
+    if validation is not None and "scheme" in validation.columns:
+        schemes = list(dict.fromkeys(validation["scheme"]))
+        scheme = "rules" if "rules" in schemes else schemes[0] if schemes else scheme
+        validation = validation[validation["scheme"] == scheme].reset_index(drop=True)
+    fields |= load_validation(validation, validation_summary(summaries, scheme))
+    return fields
+
+
 def build_report_data(
     engine: Engine,
     project: LoadedProject,
@@ -643,6 +696,7 @@ def build_report_data(
     layers = _layers(reader, list(project.spec.layers.definitions))
     tags = _tags(reader)
     predict = _predictions(reader)
+    segments = _segments(reader, str(run.get("run_id") or ""))
 
     quality = project.spec.quality
     return ReportData(
@@ -683,6 +737,7 @@ def build_report_data(
         model_metrics=predict.metrics,
         model_calibration=predict.calibration,
         model_importance=predict.importance,
+        **segments,
         role=name,
         hidden_tables=tuple(reader.hidden),
         lang=lang,

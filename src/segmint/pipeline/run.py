@@ -1,5 +1,5 @@
 """Run the pipeline: ingest → conform → quality → identity → RFM → profile → predict → tags
-→ publish (→ report).
+→ segments → publish (→ report).
 
 Stages build run-scoped tables; only when all succeed are they published, in one step. A
 failure discards the run's tables, records the failed run in the manifest and re-raises.
@@ -24,11 +24,20 @@ from segmint.identity.resolve import IDENTITY_HISTORY, IDENTITY_MAP, resolve_ide
 from segmint.ingest.conform import conform_entities
 from segmint.ingest.quality import assess_quality
 from segmint.ingest.stage import QUARANTINE_SCHEMA, SourceLoad, ingest_source
-from segmint.pipeline.manifest import RunManifest, SourceRecord, StageRecord, new_run_id
+from segmint.pipeline.manifest import (
+    RunManifest,
+    SourceRecord,
+    StageRecord,
+    latest_run_id,
+    new_run_id,
+)
 from segmint.project.loader import LoadedProject
 from segmint.project.spec_predict import Retrain
+from segmint.segments.membership import SEGMENT_MEMBERSHIP_HISTORY, SEGMENT_MIGRATION
+from segmint.segments.rules import SEGMENT_MEMBERS, check_project_rules
+from segmint.segments.stage import CUSTOMER_CLUSTERS, PreviousSegments, build_segments
 from segmint.tags.evaluate import CUSTOMER_TAGS, TAG_CATALOG, TAG_HISTORY, PreviousTags
-from segmint.tags.stage import build_tags, check_rules
+from segmint.tags.stage import build_tags, catalogue, check_rules
 from segmint.traits.profile import ProfileInputs
 from segmint.traits.refresh import (
     PROFILE_FINGERPRINTS,
@@ -178,6 +187,12 @@ class PipelineRun:
         spec = self.project.spec
         engine = self.engine
         check_rules(spec)
+        check_project_rules(
+            spec.segments.rules,
+            [tag.name for tag in catalogue(spec)],
+            [layer.name for layer in spec.layers.definitions],
+            predictions=spec.predict.enabled,
+        )
         loads: list[SourceLoad] = []
         with self._stage("ingest", len(spec.sources)) as record:
             for source in spec.sources:
@@ -283,6 +298,8 @@ class PipelineRun:
             self.progress.advance()
 
         profile_table = engine.table(profiles.tables[PROFILES])
+        plain_profile = profile_table
+        scores: ir.Table | None = None
         model_versions: dict[str, str] = {}
         if spec.predict.enabled:
             from segmint.predict.columns import CUSTOMER_PREDICTIONS, MODEL_REGISTRY
@@ -325,6 +342,30 @@ class PipelineRun:
             self.built.update(tags.tables)
             record.rows = tags.memberships
             self.progress.advance()
+
+        with self._stage("segments", 4) as record:
+            segments = build_segments(
+                engine,
+                self.run_id,
+                plain_profile,
+                scores,
+                engine.table(tags.tables[CUSTOMER_TAGS]),
+                [tag.name for tag in tags.tags],
+                spec,
+                self.as_of,
+                PreviousSegments(
+                    run_id=latest_run_id(engine),
+                    members=self._published(SEGMENT_MEMBERS),
+                    history=self._published(SEGMENT_MEMBERSHIP_HISTORY),
+                    migration=self._published(SEGMENT_MIGRATION),
+                    profiles=self._published(PROFILES),
+                    clusters=self._published(CUSTOMER_CLUSTERS),
+                ),
+                progress=self.progress.advance,
+            )
+            self.built.update(segments.tables)
+            record.rows = segments.memberships
+            self.manifest.notes.extend(segments.notes)
 
     def _cleanup(self) -> None:
         """Drop this run's intermediate tables and every older run's tables."""

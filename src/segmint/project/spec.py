@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from segmint.access.settings import AccessSettings
 from segmint.project.entities import ENTITIES, ColumnType
+from segmint.project.spec_clustering import ClusteringSettings
 from segmint.project.spec_predict import PredictSettings
 from segmint.project.spec_profile import LayerSettings, ProfileSettings, TagSettings
+from segmint.project.spec_segments import SegmentSettings
 
 
 class _Strict(BaseModel):
@@ -346,6 +348,8 @@ class ProjectSpec(_Strict):
     tags: TagSettings = Field(default_factory=TagSettings)
     layers: LayerSettings = Field(default_factory=LayerSettings)
     predict: PredictSettings = Field(default_factory=PredictSettings)
+    clustering: ClusteringSettings = Field(default_factory=ClusteringSettings)
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     sources: list[Source] = Field(min_length=1, description="Inputs, mapped onto entities.")

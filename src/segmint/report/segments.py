@@ -97,7 +97,92 @@ def load_clusters(
 ) -> dict[str, pd.DataFrame | None]:
     """The cluster section's :class:`ReportData` fields from ``cluster_model`` (one row) and
     ``segment_personas`` (one row per cluster); both None when the run built neither."""
-    return {"cluster_model": _given(cluster_model), "segment_personas": _given(segment_personas)}
+    personas = _given(segment_personas)
+    if personas is not None and "persona_en" in personas.columns:
+        personas = persona_rows(personas)
+    model = _given(cluster_model)
+    if model is not None and "features" in model.columns:
+        # the fitted features are published with their scaling; the report names columns
+        model = model.assign(
+            features=[
+                [f.get("column", f) if isinstance(f, dict) else f for f in parsed(v, [])]
+                for v in model["features"]
+            ]
+        )
+    return {"cluster_model": model, "segment_personas": personas}
+
+
+#: Chinese labels of the traits persona cards compare (English labels are the trait names).
+TRAIT_LABELS_ZH: dict[str, str] = {
+    "monetary_365d": "近一年消费额",
+    "monetary": "累计消费额",
+    "aov": "客单价",
+    "frequency": "购买次数",
+    "recency_days": "距上次购买天数",
+    "tenure_days": "会员时长(天)",
+    "discount_share": "折扣订单占比",
+    "online_share": "线上订单占比",
+    "campaign_response_rate": "营销响应率",
+    "campaign_touches": "营销触达次数",
+    "service_contacts": "客服接触次数",
+    "satisfaction_mean": "平均满意度",
+    "nps_latest": "最近NPS",
+    "age": "年龄",
+    "brands": "购买品牌数",
+    "active_hour": "活跃时段",
+    "top_category_share": "首选品类占比",
+    "company_size": "企业规模",
+    "interpurchase_days_mean": "平均购买间隔(天)",
+}
+#: Needs shown as bars (values that are shares of 0..1).
+SHARE_NEEDS: tuple[str, ...] = ("discount_share", "campaign_response_rate")
+
+
+def persona_rows(personas: pd.DataFrame) -> pd.DataFrame:
+    """``segment_personas`` as published by the clustering (persona_en, customers, effects,
+    lifts, needs as a mapping, top active hours) in the report's card shape (name_en, size,
+    traits, needs as shares, 24 hourly shares, price_sensitivity)."""
+    rows = []
+    for row in frame_rows(personas):
+        effects = _dicts(row.get("effects"))
+        hours = [0.0] * 24
+        for item in _dicts(row.get("active_hours")):
+            hour = int(float(item.get("hour", 0)))
+            if 0 <= hour < 24:
+                hours[hour] = as_float(item.get("share")) or 0.0
+        needs = parsed(row.get("needs"), {})
+        member = parsed(row.get("representative"), {})
+        if isinstance(member, dict) and isinstance(member.get("distance"), float):
+            member = {**member, "distance": round(member["distance"], 3)}
+        need_map = needs if isinstance(needs, dict) else {}
+        rows.append(
+            {
+                **row,
+                "name_en": row.get("persona_en"),
+                "name_zh": row.get("persona_zh"),
+                "size": row.get("customers"),
+                "traits": [
+                    {
+                        "trait": e.get("trait"),
+                        "label_en": e.get("trait"),
+                        "label_zh": TRAIT_LABELS_ZH.get(str(e.get("trait")), e.get("trait")),
+                        "effect_size": e.get("effect_size", e.get("d")),
+                        "segment_value": e.get("raw_mean", e.get("mean")),
+                        "base_value": e.get("raw_base_mean", e.get("base_mean")),
+                    }
+                    for e in effects
+                ],
+                "active_hours": hours,
+                "needs": [
+                    {"need": k, "share": need_map[k]}
+                    for k in SHARE_NEEDS
+                    if as_float(need_map.get(k)) is not None
+                ],
+                "price_sensitivity": as_float(need_map.get("discount_share")),
+                "representative": member,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def load_rule_segments(
