@@ -44,10 +44,13 @@ format: install
 	$(BIN)/ruff check --fix src tests bench
 
 test: install java chromium lint
-	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/pytest -q --timeout 900
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/pytest -q --timeout 900 -n 2 --dist loadfile --durations 25
 
 bench: install java
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/clv.py
+	$(BIN)/python bench/predict_scoring.py --reuse
+	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/profiles.py
 
 # Re-pin every dependency (run after editing pyproject.toml).
