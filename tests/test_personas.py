@@ -87,6 +87,8 @@ def test_names_are_deterministic_in_english_and_chinese() -> None:
     assert (en, zh) == ("high-ticket, tier-1 city, full-price", "高客单价一线城市原价购买人群")
     assert persona_name(list(reversed(traits))) == (en, zh)
     assert persona_name([Trait("frequency", 0.1)]) == ("mainstream customers", "大众客群")
+    same = [Trait("online_share", -1.5), Trait("preferred_channel", 2.0, "offline", 0.9)]
+    assert persona_name(same) == ("store shoppers", "门店人群")  # not "…, in-store"
     assert unique_names([("a", "甲"), ("a", "甲")]) == [("a", "甲"), ("a (2)", "甲（2）")]
 
 

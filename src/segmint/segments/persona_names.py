@@ -94,10 +94,21 @@ def _phrase(trait: Trait) -> tuple[str, str] | None:
         return LEVEL_PHRASES.get((trait.column, trait.level))
     if abs(trait.effect) < D_MIN:
         return None
-    key = (trait.column, "+" if trait.effect > 0 else "-")
-    if trait.column == "active_hour":  # cos24: + is near midnight, - near noon
-        key = ("active_hour", "+" if trait.effect > 0 else "-")
-    return NUMERIC_PHRASES.get(key)
+    # active_hour is read on the clock face (cos24): + is near midnight, - near noon
+    return NUMERIC_PHRASES.get((trait.column, "+" if trait.effect > 0 else "-"))
+
+
+# phrases that say the same thing; a name uses the first of a group it meets
+SAME_MEANING: tuple[frozenset[str], ...] = (
+    frozenset({"in-store", "store shoppers"}),
+    frozenset({"online", "web shoppers"}),
+    frozenset({"business accounts"}),
+)
+
+
+def _says_again(phrase: tuple[str, str], chosen: list[tuple[str, str]]) -> bool:
+    used = {p[0] for p in chosen}
+    return any(phrase[0] in group and used & group for group in SAME_MEANING)
 
 
 def persona_name(traits: list[Trait]) -> tuple[str, str]:
@@ -107,7 +118,7 @@ def persona_name(traits: list[Trait]) -> tuple[str, str]:
     phrases: list[tuple[str, str]] = []
     for trait in ordered:
         phrase = _phrase(trait)
-        if phrase is not None and phrase not in phrases:
+        if phrase is not None and phrase not in phrases and not _says_again(phrase, phrases):
             phrases.append(phrase)
         if len(phrases) == MAX_PHRASES:
             break
