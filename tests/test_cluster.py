@@ -167,3 +167,25 @@ def test_build_clustering_end_to_end_on_blobs() -> None:
     assert len(result.personas) == 3
     row = result.model_table.iloc[0]
     assert row["k"] == 3 and row["stability_ari_mean"] > 0.99 and row["persona_ari"] == 1.0
+
+
+def test_population_filters() -> None:
+    from segmint.segments.cluster_assign import population_filter
+
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "frequency": [2, 0, 1, None],
+            "customer_records": [1, 1, 0, 1],
+        }
+    )
+    con = ibis.duckdb.connect()
+    table = ibis.memtable(frame)
+
+    def ids(population: str) -> list[str]:
+        rows = con.to_pandas(population_filter(table, population))
+        return sorted(rows["customer_id"])
+
+    assert ids("buyers") == ["a", "c"]
+    assert ids("members") == ["a"]
+    assert ids("all") == ["a", "b", "c", "d"]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 FeatureKind = Literal["numeric", "categorical"]
 Transform = Literal["none", "log1p", "rank", "cos24"]
 Fill = Literal["median", "zero"]
-Population = Literal["buyers", "all"]
+Population = Literal["buyers", "members", "all"]
 
 
 class _Strict(BaseModel):
@@ -88,8 +88,8 @@ class ClusteringSettings(_Strict):
     )
     population: Population = Field(
         "buyers",
-        description="buyers: customers with a paid order (others get no cluster); all: "
-        "every profile row.",
+        description="buyers: customers with a paid order (others get no cluster); members: "
+        "buyers with a customer (CRM) record; all: every profile row.",
     )
     k_min: int = Field(3, ge=2, le=30, description="Smallest number of clusters tried.")
     k_max: int = Field(8, ge=2, le=30, description="Largest number of clusters tried.")

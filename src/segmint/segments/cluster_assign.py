@@ -15,9 +15,14 @@ from segmint.segments.cluster_features import feature_exprs
 
 
 def population_filter(table: ir.Table, population: str) -> ir.Table:
-    """Rows of the clustered population: buyers (frequency > 0) or everyone."""
+    """Rows of the clustered population: buyers (frequency > 0), members (buyers with a
+    customer record) or everyone."""
     if population == "buyers":
         return table.filter(table.frequency.fill_null(0) > 0)
+    if population == "members":
+        return table.filter(
+            (table.frequency.fill_null(0) > 0) & (table.customer_records.fill_null(0) > 0)
+        )
     return table
 
 
