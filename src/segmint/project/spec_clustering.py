@@ -57,6 +57,7 @@ def default_feature_sets() -> dict[str, list[ClusterFeature]]:
             _num("online_share"),
             _num("active_hour", "cos24"),
             _num("brands", "log1p"),
+            _num("interpurchase_days_mean", "log1p"),  # buying rhythm
             # needs
             _num("discount_share"),
             _num("campaign_response_rate"),
