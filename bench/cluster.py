@@ -45,6 +45,7 @@ NUMERIC = (
     "online_share",
     "active_hour",
     "brands",
+    "interpurchase_days_mean",
     "discount_share",
     "campaign_response_rate",
     "top_category_share",
@@ -57,6 +58,7 @@ LOG = (
     "recency_days",
     "tenure_days",
     "brands",
+    "interpurchase_days_mean",
     "campaign_touches",
 )
 
