@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -18,7 +19,11 @@ from hypothesis import strategies as st
 
 from segmint.errors import ConfigError
 from segmint.generate import GeneratedCompany, generate_company
+from segmint.generate.intent import OFFLINE_INTENT
+from segmint.generate.marketing import PARTING_UNSUBSCRIBE_SHARE
+from segmint.generate.personas import PERSONAS
 from segmint.generate.project_file import MAPPINGS
+from segmint.generate.service import PARTING_COMPLAINT_SHARE, SOURING_DAYS
 from segmint.generate.sources import SOURCES, SourceSpec
 from segmint.ingest.encoding import detect_encoding
 from segmint.project.entities import ENTITIES
@@ -156,7 +161,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     files = sorted(
         p.relative_to(runs[0].out_dir) for p in runs[0].out_dir.rglob("*") if p.is_file()
     )
-    assert len(files) == len(SOURCES) + 1 + 5  # sources, segmint.yml, five truth files
+    assert len(files) == len(SOURCES) + 1 + 7  # sources, segmint.yml, seven truth files
     for rel in files:
         assert (runs[0].out_dir / rel).read_bytes() == (runs[1].out_dir / rel).read_bytes(), rel
     assert runs[0].row_counts == runs[1].row_counts
@@ -496,6 +501,139 @@ def test_personas_behave_as_designed(
         persons[r["person_id"]]["persona"] for r in _truth(company, "future_orders.csv")
     )
     assert future["vip_loyal"] / size["vip_loyal"] > 5 * future["dormant"] / size["dormant"]
+
+
+def _near(observed: float, expected: float, n: float, sds: float = 4.0) -> bool:
+    """Whether a share seen in `n` trials is within `sds` binomial standard deviations."""
+    p = min(max(expected, 1e-9), 1 - 1e-9)
+    return abs(observed - expected) <= sds * (p * (1 - p) / max(n, 1.0)) ** 0.5 + 0.01
+
+
+def test_purchases_are_preceded_by_research_at_the_persona_rates(
+    company: GeneratedCompany, records: list[dict[str, str]], persons: dict[str, dict[str, str]]
+) -> None:
+    spec = {p.name: p for p in PERSONAS}
+    sessions = _truth(company, "intent.csv")
+    orders: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in records:
+        if r["source"] in ("online_orders", "store_orders"):
+            orders[r["persona"]][r["source"]] += 1
+    researched: dict[str, set[tuple[str, str]]] = defaultdict(set)  # persona -> purchases
+    false_starts: Counter[str] = Counter()
+    before_future = 0
+    for row in sessions:
+        persona = persons[row["person_id"]]["persona"]
+        start = dt.datetime.fromisoformat(row["session_start"])
+        assert start < AS_OF
+        if row["purpose"] == "false_start":
+            assert row["purchase_at"] == "" and row["lead_days"] == ""
+            false_starts[persona] += 1
+            continue
+        bought = dt.datetime.fromisoformat(row["purchase_at"])
+        lead = float(row["lead_days"])
+        low, high = spec[persona].intent_lead_days
+        assert 0.1 * low - 0.01 <= lead <= high + 0.01, row
+        assert (bought - start).total_seconds() / 86400 == pytest.approx(lead, abs=0.01)
+        if bought >= AS_OF:
+            before_future += 1
+        else:
+            researched[persona].add((row["person_id"], row["purchase_at"]))
+    assert before_future > 0  # purchases after as-of are announced before it too
+    for persona, counts in orders.items():
+        if persona == "new_customer" or spec[persona].intent_share == 0:
+            continue  # new customers' research may fall before they registered
+        online, store = counts["online_orders"], counts["store_orders"]
+        walk_in = sum(
+            p["walk_in"] == "true" for p in persons.values() if p["persona"] == persona
+        ) / max(1, sum(p["persona"] == persona for p in persons.values()))
+        expected = spec[persona].intent_share * (online + OFFLINE_INTENT * store * (1 - walk_in))
+        # a few research sessions fall before the person's first day and are dropped
+        opened = len(researched[persona])
+        assert 0.85 * expected <= opened <= 1.08 * expected, (persona, opened, expected)
+        expected_false = spec[persona].false_starts * (online + store * (1 - walk_in))
+        assert 0.85 * expected_false <= false_starts[persona] <= 1.15 * expected_false, persona
+
+    # every planted session is in the event stream (a few timestamps are planted bad)
+    text = (company.out_dir / SPECS["app_events"].path).read_text(encoding="utf-8")
+    stamps = set(re.findall(r'"timestamp": ?"([0-9T:\-]+)\.', text))
+    starts = [row["session_start"].replace(" ", "T") for row in sessions]
+    assert sum(s in stamps for s in starts) / len(starts) > 0.97
+
+
+def test_leavers_drop_out_at_the_persona_hazard_and_show_precursors(
+    company: GeneratedCompany, records: list[dict[str, str]], persons: dict[str, dict[str, str]]
+) -> None:
+    spec = {p.name: p for p in PERSONAS}
+    window_start = AS_OF - dt.timedelta(days=730)
+    for persona in ("vip_loyal", "bargain_hunter", "occasional", "b2b_buyer"):
+        group = [p for p in persons.values() if p["persona"] == persona and p["walk_in"] == "false"]
+        hazard = spec[persona].dropout_per_year
+        expected = 0.0
+        for p in group:
+            joined = dt.datetime.fromisoformat(p["registered_at"])
+            years = (AS_OF - max(joined, window_start)).days / 365.25 - 60 / 365.25
+            expected += 1 - math.exp(-hazard * max(years, 0.0))
+        left = [p for p in group if p["dropped_out"] == "true"]
+        assert all(p["churned_at"] for p in left)
+        assert _near(len(left) / len(group), expected / len(group), len(group)), persona
+    dormant = [p for p in persons.values() if p["persona"] == "dormant"]
+    assert all(p["dropped_out"] == "false" for p in dormant)
+    dropouts = {pid for pid, p in persons.items() if p["dropped_out"] == "true"}
+    assert not dropouts & {r["person_id"] for r in _truth(company, "future_orders.csv")}
+
+    leavers = {pid: p for pid, p in persons.items() if p["churned_at"]}
+    crm_leavers = [pid for pid, p in leavers.items() if p["in_crm"] == "true"]
+    precursors: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in _truth(company, "attrition.csv"):
+        assert row["person_id"] in leavers
+        assert row["left_at"] == leavers[row["person_id"]]["churned_at"].replace("T", " ")
+        precursors[row["kind"]].append(row)
+
+    def days_before(row: dict[str, str]) -> float:
+        gap = dt.datetime.fromisoformat(row["left_at"]) - dt.datetime.fromisoformat(row["at"])
+        return gap.total_seconds() / 86400
+
+    # half the leaving members complain 3-44 days before they leave (some call again), and
+    # the tickets are in the data
+    complained = {r["person_id"] for r in precursors["parting_complaint"]}
+    share = len(complained) / len(crm_leavers)
+    assert _near(share, PARTING_COMPLAINT_SHARE, len(crm_leavers)), share
+    assert all(0 <= days_before(r) <= 45 for r in precursors["parting_complaint"])
+    tickets = _rows(company, SPECS["service_tickets"])
+    lines = {int(r["line"]): r["person_id"] for r in records if r["source"] == "service_tickets"}
+    topics = {
+        (lines[n], _timestamp(str(t["created_time"]), 8)): t["topic"]
+        for n, t in tickets.items()
+        if n in lines
+    }
+    found = [
+        topics.get((r["person_id"], dt.datetime.fromisoformat(r["at"])))
+        for r in precursors["parting_complaint"]
+    ]
+    assert sum(t in ("投诉建议", "商品质量") for t in found) / len(found) > 0.95
+    # answers in the months before leaving sour; around leaving, some unsubscribe
+    assert all(0 <= days_before(r) <= SOURING_DAYS for r in precursors["soured_nps"])
+    unsubscribed = {r["person_id"] for r in precursors["unsubscribe"]}
+    assert all(-31 <= days_before(r) <= 31 for r in precursors["unsubscribe"])
+    # (leavers without any opt-in have nothing to unsubscribe from)
+    share = len(unsubscribed) / len(crm_leavers)
+    assert 0.5 * PARTING_UNSUBSCRIBE_SHARE < share < PARTING_UNSUBSCRIBE_SHARE + 0.05, share
+    # fewer opens: leavers' campaign messages near leaving are opened far less than others
+    responses = _rows(company, SPECS["campaign_responses"])
+    touch_person = {
+        int(r["line"]): r["person_id"] for r in records if r["source"] == "campaign_responses"
+    }
+    engaged: dict[bool, list[bool]] = defaultdict(list)
+    for number, row in responses.items():
+        pid = touch_person.get(number)
+        sent = _timestamp(str(row["sent_time"]), 8)
+        if pid is None or sent is None or persons[pid]["persona"] != "bargain_hunter":
+            continue
+        left_at = persons[pid]["churned_at"]
+        fading = bool(left_at) and sent >= dt.datetime.fromisoformat(left_at) - dt.timedelta(90)
+        engaged[fading].append(row["response"] in ("opened", "clicked", "converted"))
+    rate = {k: sum(v) / len(v) for k, v in engaged.items()}
+    assert rate[True] < 0.5 * rate[False], rate
 
 
 def test_hubs_and_orphans_are_planted(

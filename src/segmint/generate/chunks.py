@@ -1,8 +1,9 @@
 """Chunked, concurrent generation of everything persons do (orders, events, service ...).
 
 Persons are processed in fixed-size chunks (bounded memory). Per chunk, the main thread
-draws the orders; three groups of sources are then rendered and written on their own worker
-thread each (orders, events, engagement). A group handles its chunks in order and owns its
+draws the orders and the purchases after as-of (research sessions precede both); three
+groups of sources are then rendered and written on their own worker thread each (orders,
+events, engagement). A group handles its chunks in order and owns its
 id counters, and every task draws from its own random stream, so the bytes written do not
 depend on thread timing. NumPy and Arrow release the GIL in their kernels, so the groups
 really run in parallel.
@@ -22,14 +23,16 @@ from segmint.generate.badrows import Planted
 from segmint.generate.catalog import Catalog
 from segmint.generate.events import events_frame
 from segmint.generate.hubs import HubRegistry, Placeholders
+from segmint.generate.intent import Intent, draw_intent
 from segmint.generate.marketing import Campaigns, campaign_frame, consent_frame
 from segmint.generate.order_frames import item_frame, online_frame, store_frame
-from segmint.generate.orders import Orders, draw_future, draw_orders
+from segmint.generate.orders import FutureOrders, Orders, draw_future, draw_orders
 from segmint.generate.people import People
 from segmint.generate.personas import CHANNELS
 from segmint.generate.seasons import Calendar
 from segmint.generate.service import survey_frame, tickets_frame
 from segmint.generate.stores import Stores
+from segmint.generate.truth import write_intent
 from segmint.generate.writers import CsvSink, SourceWriter, person_ids
 
 CHUNK_PERSONS = 5_000  # persons per chunk (bounds memory; fixed, so output is reproducible)
@@ -47,7 +50,7 @@ FIRST_NUMBERS = {
 # Random streams: every task draws from its own generator.
 STREAMS = {
     "stores": 1, "catalog": 2, "people": 3, "crm": 4, "orders": 5, "order_files": 6,
-    "events": 7, "engagement": 8, "plant": 9, "plant_events": 10,
+    "events": 7, "engagement": 8, "plant": 9, "plant_events": 10, "future": 11, "intent": 12,
 }  # fmt: skip
 
 
@@ -70,6 +73,8 @@ class World:
     seed: int
     writers: dict[str, SourceWriter]
     future: CsvSink
+    intent: CsvSink  # truth: research sessions
+    attrition: CsvSink  # truth: leavers' precursors
     counters: dict[str, int] = field(default_factory=lambda: dict(FIRST_NUMBERS))
 
 
@@ -77,14 +82,13 @@ def _plant(w: World, group: str, index: int) -> np.random.Generator:
     return stream(w.seed, "plant", index * 2 + 1 + ("orders", "engagement").index(group))
 
 
-def _orders_group(w: World, index: int, persons: I64, orders: Orders) -> None:
+def _orders_group(w: World, index: int, orders: Orders, ahead: FutureOrders) -> None:
     rng = stream(w.seed, "order_files", index)
     plant = _plant(w, "orders", index)
     w.writers["online_orders"].write(online_frame(orders, w.people, rng), plant)
     w.writers["order_items"].write(item_frame(orders, w.catalog), plant)
     frame = store_frame(orders, w.people, w.stores, w.hubs, w.placeholders, rng)
     w.writers["store_orders"].write(frame, plant)
-    ahead = draw_future(w.people, persons, w.cal, w.catalog, rng)
     w.future.write_columns(
         person_ids(ahead.person),
         fmt.ts_iso(ahead.t),
@@ -93,35 +97,57 @@ def _orders_group(w: World, index: int, persons: I64, orders: Orders) -> None:
     )
 
 
-def _render_events(w: World, block: int, persons: I64, orders: Orders) -> tuple[I64, Planted]:
+Rendered = tuple[I64, Planted, Intent]
+
+
+def _render_events(
+    w: World, block: int, persons: I64, orders: Orders, ahead: FutureOrders
+) -> Rendered:
     """Events of half a chunk, planted and rendered (runs on the events render pool)."""
     rng = stream(w.seed, "events", block)
-    frame = events_frame(w.people, persons, orders, w.cal, w.catalog, w.hubs, block, w.seed, rng)
-    return frame.person, w.writers["app_events"].prepare(
-        frame, stream(w.seed, "plant_events", block)
+    intent_rng = stream(w.seed, "intent", block)
+    mine = np.isin(orders.person, persons)
+    later = np.isin(ahead.person, persons)
+    intent = draw_intent(
+        w.people,
+        np.concatenate([orders.person[mine], ahead.person[later]]),
+        np.concatenate([orders.t[mine], ahead.t[later]]),
+        np.concatenate([orders.channel[mine], ahead.channel[later]]),
+        np.concatenate([orders.baskets.first_category(w.catalog)[mine], ahead.category[later]]),
+        np.concatenate([np.ones(int(mine.sum()), bool), np.zeros(int(later.sum()), bool)]),
+        w.cal,
+        intent_rng,
     )
+    frame = events_frame(
+        w.people, persons, orders, intent, w.cal, w.catalog, w.hubs, block, w.seed, rng, intent_rng
+    )
+    planted = w.writers["app_events"].prepare(frame, stream(w.seed, "plant_events", block))
+    return frame.person, planted, intent
 
 
-def _commit_events(w: World, halves: list[Future[tuple[I64, Planted]]]) -> None:
+def _commit_events(w: World, halves: list[Future[Rendered]]) -> None:
     for half in halves:
-        person, planted = half.result()
+        person, planted, intent = half.result()
         w.writers["app_events"].commit(person, planted)
+        write_intent(w.intent, intent)
 
 
 def _engagement_group(w: World, index: int, persons: I64) -> None:
     rng = stream(w.seed, "engagement", index)
     plant = _plant(w, "engagement", index)
     c = w.counters
-    frame = tickets_frame(w.people, persons, w.cal, c["ticket"], rng)
+    frame = tickets_frame(w.people, persons, w.cal, c["ticket"], rng, w.attrition)
     c["ticket"] += frame.n
     w.writers["service_tickets"].write(frame, plant)
-    frame = survey_frame(w.people, persons, w.cal, w.hubs, w.placeholders, c["survey"], rng)
+    frame = survey_frame(
+        w.people, persons, w.cal, w.hubs, w.placeholders, c["survey"], rng, w.attrition
+    )
     c["survey"] += frame.n
     w.writers["nps_survey"].write(frame, plant)
-    frame = consent_frame(w.people, persons, w.cal, c["consent"], rng)
+    frame = consent_frame(w.people, persons, w.cal, c["consent"], rng, w.attrition)
     c["consent"] += frame.n
     w.writers["consent"].write(frame, plant)
-    frame = campaign_frame(w.people, persons, w.campaigns, w.cal, c["touch"], rng)
+    frame = campaign_frame(w.people, persons, w.campaigns, w.cal, c["touch"], rng, w.attrition)
     c["touch"] += frame.n
     w.writers["campaign_responses"].write(frame, plant)
 
@@ -149,13 +175,15 @@ def run_chunks(w: World, done: Callable[[int], None]) -> None:
                 w.counters["order"],
             )
             w.counters["order"] += len(orders.t)
+            future_rng = stream(w.seed, "future", index)
+            ahead = draw_future(w.people, persons, w.cal, w.catalog, future_rng)
             tasks = [
-                groups["orders"].submit(_orders_group, w, index, persons, orders),
+                groups["orders"].submit(_orders_group, w, index, orders, ahead),
                 groups["events"].submit(
                     _commit_events,
                     w,
                     [
-                        renderers.submit(_render_events, w, 2 * index + k, half, orders)
+                        renderers.submit(_render_events, w, 2 * index + k, half, orders, ahead)
                         for k, half in enumerate(np.array_split(persons, 2))
                     ],
                 ),

@@ -19,7 +19,13 @@ from segmint.generate.project_file import project_yaml
 from segmint.generate.seasons import Calendar, epoch_seconds
 from segmint.generate.sources import SOURCES
 from segmint.generate.stores import build_stores
-from segmint.generate.truth import FUTURE_COLUMNS, write_hubs, write_persons
+from segmint.generate.truth import (
+    ATTRITION_COLUMNS,
+    FUTURE_COLUMNS,
+    INTENT_COLUMNS,
+    write_hubs,
+    write_persons,
+)
 from segmint.generate.writers import Closing, CsvSink, SourceWriter, merge_truth
 
 DEFAULT_AS_OF = dt.datetime(2026, 11, 1)
@@ -76,7 +82,8 @@ def generate_company(
 
     Sources (CRM, web orders and lines, GBK store POS export, app events, service tickets,
     NPS answers, consent, campaign responses), a ready `segmint.yml`, and `truth/` (who is
-    who, planted bad rows and hubs, purchases after `as_of`). The same seed writes the same
+    who, planted bad rows and hubs, purchases after `as_of`, the research sessions planted
+    before purchases, the precursors planted before customers leave). The same seed writes the same
     bytes. `as_of` (default 2026-11-01 00:00 UTC) ends a two-year history. `progress`
     receives (step name, overall fraction done in [0, 1]) as work proceeds.
     """
@@ -104,7 +111,10 @@ def generate_company(
         for writer in writers.values():
             closing.add(writer)
         future = CsvSink(truth_dir / "future_orders.csv", FUTURE_COLUMNS)
-        closing.add(future)
+        intent = CsvSink(truth_dir / "intent.csv", INTENT_COLUMNS)
+        attrition = CsvSink(truth_dir / "attrition.csv", ATTRITION_COLUMNS)
+        for sink in (future, intent, attrition):
+            closing.add(sink)
 
         def members_and_persons() -> None:
             """Needs only the persons, so it runs beside the chunks."""
@@ -113,7 +123,18 @@ def generate_company(
             write_persons(truth_dir / "persons.csv", people, stores)
 
         world = World(
-            people, cal, catalog, stores, hubs, placeholders, campaigns, seed, writers, future
+            people,
+            cal,
+            catalog,
+            stores,
+            hubs,
+            placeholders,
+            campaigns,
+            seed,
+            writers,
+            future,
+            intent,
+            attrition,
         )
         report("orders and events", 0.05)
         with ThreadPoolExecutor(1, thread_name_prefix="segmint-members") as side:

@@ -3,21 +3,28 @@
 Events come in sessions on one device. A session may log in: its identify call links the
 device's anonymousId to the member's userId, and only events from the identify call on carry
 the userId. Web-shop orders also produce an `Order Completed` event (most of them: tracking
-loses some). Dormant persons' sessions thin out towards their churn date and stop soon after.
+loses some). Dormant persons' sessions thin out towards their churn date and stop soon after;
+steady customers who drop out keep their ordinary sessions (and logins) to the end.
+Research sessions before purchases and false starts (intent.py) are added on top of the
+ordinary sessions, drawn from their own random stream, so the ordinary sessions — who logs
+in on which device when — are the same as without them.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from segmint.generate import fmt
-from segmint.generate.arrays import I64
+from segmint.generate.arrays import F64, I64, Bool
 from segmint.generate.catalog import Catalog
 from segmint.generate.crm import member_text
 from segmint.generate.hubs import HubRegistry
 from segmint.generate.ids import KIND_EVENT, id_key, uuid_text
+from segmint.generate.intent import Intent
 from segmint.generate.order_frames import order_ids
 from segmint.generate.orders import OFFLINE, Orders
 from segmint.generate.people import People, persona_param
@@ -49,6 +56,11 @@ SEARCH_EVENT = TRACK_EVENTS.index("Products Searched")
 IDENTIFY, PAGE = len(TRACK_EVENTS), len(TRACK_EVENTS) + 1
 ORDER_COMPLETED = len(TRACK_EVENTS) + 2
 EVENT_NAMES = (*TRACK_EVENTS, "", "", "Order Completed")
+# research sessions lean towards product, search, cart and wishlist events
+INTENT_BOOST = np.array([1.5, 0.8, 1.5, 2.5, 2.0, 1.5, 1.0, 1.0, 2.5])
+INTENT_PAGE_SHARE = 0.15
+INTENT_ON_TOPIC = 0.7  # share of a research session's product events about the purchase
+INTENT_LOGIN = (0.6, 0.85)  # cart and wishlist need an account: research logs in more often
 QUERIES = tuple(
     prefix + noun
     for prefix in (*SEARCH_PREFIXES_PLAIN, *SEARCH_PREFIXES_DEAL)
@@ -57,11 +69,20 @@ QUERIES = tuple(
 )
 
 
+def _fading(people: People, persons: I64) -> Bool:
+    """Dormant persons, whose sessions thin out after they stop buying (not dropouts)."""
+    return (people.churned[persons] > 0) & ~people.dropout[persons]
+
+
+def _session_end(people: People, persons: I64, cal: Calendar) -> I64:
+    end = np.where(_fading(people, persons), people.churned[persons] + 90 * DAY, cal.as_of)
+    return np.minimum(end, cal.as_of)
+
+
 def _sessions(people: People, persons: I64, cal: Calendar, rng: np.random.Generator) -> I64:
     persona = people.persona[persons]
     walk_in = people.walk_in[persons]
-    end = np.where(people.churned[persons] > 0, people.churned[persons] + 90 * DAY, cal.as_of)
-    end = np.minimum(end, cal.as_of)
+    end = _session_end(people, persons, cal)
     years = (end - people.start[persons]) / YEAR
     rate = np.where(
         walk_in, 2.0, persona_param("sessions_per_year", persona) * people.rate[persons]
@@ -69,77 +90,158 @@ def _sessions(people: People, persons: I64, cal: Calendar, rng: np.random.Genera
     return rng.poisson(np.maximum(rate * years, 0.0)).astype(np.int64)
 
 
-def events_frame(
-    people: People,
-    persons: I64,
-    orders: Orders,
-    cal: Calendar,
-    catalog: Catalog,
-    hubs: HubRegistry,
-    id_block: int,
-    seed: int,
+@dataclass(frozen=True)
+class _Expanded:
+    """Sessions expanded into events (one row per event)."""
+
+    person: I64
+    t: I64
+    plat: I64
+    identified: Bool
+    kind: I64
+    topic: I64  # the research session's category, -1 for ordinary sessions
+
+
+def _expand(
+    s_person: I64,
+    s_start: I64,
+    platform: I64,
+    length: I64,
+    member: Bool,
+    track_w: F64,
+    page_share: F64,
     rng: np.random.Generator,
-) -> Frame:
-    """Every event of a batch of persons (sessions plus order completions), by time.
-
-    `orders` may hold other persons' orders too; only the batch's own are used. `id_block`
-    numbers the batch: messageIds are unique as long as no two batches share a block.
-    """
-    counts = _sessions(people, persons, cal, rng)
-    s_person = np.repeat(persons, counts)
-    s_persona = people.persona[s_person]
-    churned = people.churned[s_person]
-    s_end = np.where(churned > 0, np.minimum(churned + 90 * DAY, cal.as_of), cal.as_of)
-    s_start = cal.sample(s_persona, people.start[s_person], s_end, rng, front_loaded=churned > 0)
-    mix = persona_param("platforms", s_persona).astype(float)
-    cdf = np.cumsum(mix, axis=1)
-    platform = (cdf < rng.random(len(s_person))[:, None] * cdf[:, -1:]).sum(axis=1)
-    platform = np.where(people.walk_in[s_person], WEB, platform).astype(np.int64)
-    length = 1 + np.minimum(rng.poisson(persona_param("session_events", s_persona)), 30)
-    member = ~people.walk_in[s_person]
-    logged = member & (rng.random(len(s_person)) < np.where(platform == WEB, 0.4, 0.7))
+    login: tuple[float, float] = (0.4, 0.7),
+) -> tuple[_Expanded, I64]:
+    """Events of sessions: gaps, the identify call of logged-in sessions (members log in
+    with probability `login`: on the web, elsewhere), event kinds. Also returns each event's
+    session."""
+    logged = member & (rng.random(len(s_person)) < np.where(platform == WEB, *login))
     login_at = (rng.random(len(s_person)) * length).astype(np.int64)
-
-    # expand sessions into events
     session = np.repeat(np.arange(len(s_person)), length)
     first = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64)
     pos = np.arange(len(session)) - first[session]
     gaps = rng.exponential(45.0, len(session)).astype(np.int64) + 1
     run = np.cumsum(gaps)
     t = s_start[session] + run - run[first[session]]
-    person = s_person[session]
-    persona = s_persona[session]
-    plat = platform[session]
     identified = logged[session] & (pos >= login_at[session])
     is_identify = logged[session] & (pos == login_at[session])
     n = len(session)
-    track_w = persona_param("track_mix", persona).astype(float)
-    track_cdf = np.cumsum(track_w, axis=1)
+    track_cdf = np.cumsum(track_w[session], axis=1)
     track = (track_cdf < rng.random(n)[:, None] * track_cdf[:, -1:]).sum(axis=1)
-    page = rng.random(n) < persona_param("page_share", persona)
+    page = rng.random(n) < page_share[session]
     kind = np.where(is_identify, IDENTIFY, np.where(page, PAGE, track)).astype(np.int64)
+    expanded = _Expanded(
+        person=s_person[session],
+        t=t,
+        plat=platform[session],
+        identified=identified,
+        kind=kind,
+        topic=np.full(n, -1, np.int64),
+    )
+    return expanded, session
+
+
+def _ordinary(people: People, persons: I64, cal: Calendar, rng: np.random.Generator) -> _Expanded:
+    counts = _sessions(people, persons, cal, rng)
+    s_person = np.repeat(persons, counts)
+    s_persona = people.persona[s_person]
+    s_end = _session_end(people, s_person, cal)
+    s_start = cal.sample(
+        s_persona, people.start[s_person], s_end, rng, front_loaded=_fading(people, s_person)
+    )
+    mix = persona_param("platforms", s_persona).astype(float)
+    cdf = np.cumsum(mix, axis=1)
+    platform = (cdf < rng.random(len(s_person))[:, None] * cdf[:, -1:]).sum(axis=1)
+    platform = np.where(people.walk_in[s_person], WEB, platform).astype(np.int64)
+    length = 1 + np.minimum(rng.poisson(persona_param("session_events", s_persona)), 30)
+    member = ~people.walk_in[s_person]
+    track_w = persona_param("track_mix", s_persona).astype(float)
+    page_share = persona_param("page_share", s_persona).astype(float)
+    expanded, _ = _expand(s_person, s_start, platform, length, member, track_w, page_share, rng)
+    return expanded
+
+
+def intent_events(people: People, intent: Intent, rng: np.random.Generator) -> _Expanded:
+    """The events of research sessions: product-, search- and cart-heavy, mostly about the
+    category later bought; they log in more often than ordinary sessions (a cart or a
+    wishlist needs an account)."""
+    persona = people.persona[intent.person]
+    length = 1 + np.minimum(rng.poisson(persona_param("session_events", persona)), 30)
+    member = ~people.walk_in[intent.person]
+    track_w = persona_param("track_mix", persona).astype(float) * INTENT_BOOST
+    page_share = np.full(len(persona), INTENT_PAGE_SHARE)
+    expanded, session = _expand(
+        intent.person,
+        intent.start,
+        intent.platform,
+        length,
+        member,
+        track_w,
+        page_share,
+        rng,
+        INTENT_LOGIN,
+    )
+    on_topic = rng.random(len(session)) < INTENT_ON_TOPIC
+    topic = np.where(on_topic, intent.category[session], -1).astype(np.int64)
+    return _Expanded(
+        expanded.person, expanded.t, expanded.plat, expanded.identified, expanded.kind, topic
+    )
+
+
+def events_frame(
+    people: People,
+    persons: I64,
+    orders: Orders,
+    intent: Intent,
+    cal: Calendar,
+    catalog: Catalog,
+    hubs: HubRegistry,
+    id_block: int,
+    seed: int,
+    rng: np.random.Generator,
+    intent_rng: np.random.Generator,
+) -> Frame:
+    """Every event of a batch of persons (sessions, research sessions, order completions),
+    by time.
+
+    `orders` may hold other persons' orders too; only the batch's own are used. `intent`
+    holds the batch's research sessions (drawn with `intent.draw_intent`), expanded with
+    `intent_rng`. `id_block` numbers the batch: messageIds are unique as long as no two
+    batches share a block.
+    """
+    ordinary = _ordinary(people, persons, cal, rng)
+    research = intent_events(people, intent, intent_rng)
 
     # order completions for web-shop orders (a tenth is lost by tracking)
     mine = np.isin(orders.person, persons)
     rows = np.flatnonzero(mine & (orders.channel != OFFLINE) & (rng.random(len(orders.t)) < 0.9))
-    o_person = orders.person[rows]
     o_plat = np.select([orders.channel[rows] == 1, orders.channel[rows] == 2], [APP, MINI], WEB)
-    person = np.concatenate([person, o_person])
+    completions = _Expanded(
+        person=orders.person[rows],
+        t=orders.t[rows] + rng.integers(1, 30, len(rows)),
+        plat=o_plat.astype(np.int64),
+        identified=np.ones(len(rows), bool),
+        kind=np.full(len(rows), ORDER_COMPLETED),
+        topic=np.full(len(rows), -1, np.int64),
+    )
+    parts = (ordinary, research, completions)
+    person, t, plat, identified, kind, topic = (
+        np.concatenate([getattr(part, name) for part in parts])
+        for name in ("person", "t", "plat", "identified", "kind", "topic")
+    )
     persona = people.persona[person]
-    t = np.concatenate([t, orders.t[rows] + rng.integers(1, 30, len(rows))])
-    plat = np.concatenate([plat, o_plat]).astype(np.int64)
-    identified = np.concatenate([identified, np.ones(len(rows), bool)])
-    kind = np.concatenate([kind, np.full(len(rows), ORDER_COMPLETED)])
-    order_row = np.concatenate([np.full(n, -1), rows])
+    order_row = np.concatenate([np.full(len(ordinary.t) + len(research.t), -1), rows])
     by_time = np.argsort(t, kind="stable")
-    person, persona, t, plat, identified, kind, order_row = (
-        a[by_time] for a in (person, persona, t, plat, identified, kind, order_row)
+    person, persona, t, plat, identified, kind, order_row, topic = (
+        a[by_time] for a in (person, persona, t, plat, identified, kind, order_row, topic)
     )
     total = len(t)
 
     # properties: categories and products from the person's taste
     cat_cdf = people.cat_cdf[person]
     category = np.minimum((cat_cdf < rng.random(total)[:, None]).sum(axis=1), len(CATEGORIES) - 1)
+    category = np.where(topic >= 0, topic, category)
     tier = np.clip(people.tier[person] + rng.normal(0.0, 0.15, total), 0.0, 1.0)
     sku = catalog.pick(category.astype(np.int64), tier)
     is_track = kind < len(TRACK_EVENTS)

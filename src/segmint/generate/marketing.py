@@ -16,19 +16,50 @@ from segmint.generate.people import People, persona_param
 from segmint.generate.personas import PERSONA_NAMES, RESPONSES
 from segmint.generate.seasons import DAY, YEAR, Calendar
 from segmint.generate.sources import Frame
+from segmint.generate.truth import write_attrition
 from segmint.generate.vocab import CAMPAIGNS
+from segmint.generate.writers import CsvSink
 
 CONSENT_CHANNELS = ("sms", "email", "wechat", "app_push")
 SMS, EMAIL, WECHAT, APP_PUSH = range(4)
 DORMANT = PERSONA_NAMES.index("dormant")
 BOUNCED = RESPONSES.index("bounced")
+DELIVERED = RESPONSES.index("delivered")
+ENGAGED = np.isin(RESPONSES, ("opened", "clicked", "converted"))
+PARTING_UNSUBSCRIBE_SHARE = 0.3
+"""Share of leaving members with an opt-in who opt out of a channel around leaving."""
+FADING_DAYS = 90  # from this long before leaving, campaign messages are ...
+FADING_ENGAGEMENT = 0.25  # ... opened, clicked or converted this much as often
 PHONE_STYLE_MARKETING = (0.85, 0.0, 0.0, 0.0, 0.15, 0.0, 0.0)
 
 
+def _parting_opt_outs(
+    people: People, person: I64, channel: I64, cal: Calendar, rng: np.random.Generator
+) -> tuple[I64, I64, I64]:
+    """Leavers who unsubscribe: one opted-in channel each, 30 days either side of leaving
+    (before as-of). Rows of (`person`, `channel`): the opt-ins. Returns their row indices,
+    times and channels."""
+    leaver = (people.churned[person] > 0) & (people.registered[person] > 0)
+    first_row = np.ones(len(person), bool)
+    first_row[1:] = person[1:] != person[:-1]  # opt-ins come grouped by person
+    pick = np.flatnonzero(leaver & first_row)
+    pick = pick[rng.random(len(pick)) < PARTING_UNSUBSCRIBE_SHARE]
+    at = people.churned[person[pick]] + rng.integers(-30 * DAY, 30 * DAY, len(pick))
+    at = np.maximum(at, people.registered[person[pick]] + DAY)
+    keep = at < cal.as_of
+    return pick[keep], at[keep], channel[pick[keep]]
+
+
 def consent_frame(
-    people: People, persons: I64, cal: Calendar, first: int, rng: np.random.Generator
+    people: People,
+    persons: I64,
+    cal: Calendar,
+    first: int,
+    rng: np.random.Generator,
+    truth: CsvSink | None = None,
 ) -> Frame:
-    """Opt-ins given at registration, opt-outs later (dormant persons opt out more)."""
+    """Opt-ins given at registration, opt-outs later (dormant persons opt out more), and
+    leavers who unsubscribe around the time they leave (recorded in `truth`)."""
     members = persons[people.in_crm[persons]]
     m = len(members)
     has_email = np.asarray(pc.is_valid(people.email.take(pa.array(members))))
@@ -53,17 +84,25 @@ def consent_frame(
     all_person = members[everything]
     all_reg = people.registered[all_person]
     all_at = all_reg + (rng.random(len(all_person)) * (cal.as_of - all_reg)).astype(np.int64)
-    person = np.concatenate([person, person[out], all_person])
-    channel = np.concatenate([channel, channel[out], np.full(len(all_person), 4)])
-    status = np.concatenate(
-        [np.zeros(len(who), np.int64), np.ones(int(out.sum()) + len(all_person), np.int64)]
+    parting, parting_at, parting_channel = _parting_opt_outs(people, person, channel, cal, rng)
+    if truth is not None:
+        kind = fmt.take(("unsubscribe",), np.zeros(len(parting), np.int64))
+        write_attrition(truth, person[parting], kind, parting_at, people.churned[person[parting]])
+    n_out = int(out.sum()) + len(all_person) + len(parting)
+    person = np.concatenate([person, person[out], all_person, person[parting]])
+    channel = np.concatenate([channel, channel[out], np.full(len(all_person), 4), parting_channel])
+    status = np.concatenate([np.zeros(len(who), np.int64), np.ones(n_out, np.int64)])
+    t = np.concatenate(
+        [registered + rng.integers(0, 120, len(who)), out_at[out], all_at, parting_at]
     )
-    t = np.concatenate([registered + rng.integers(0, 120, len(who)), out_at[out], all_at])
+    by_link = np.zeros(len(t), bool)
+    by_link[len(t) - len(parting) :] = True  # a leaver's opt-out comes from the unsubscribe link
     order = np.lexsort((channel, person, t))
     person, channel, status, t = person[order], channel[order], status[order], t[order]
     n = len(person)
     phone = people.phone_at(person, t)
     source = np.where(status == 0, 0, 1 + (rng.random(n) < 0.4))
+    source = np.where(by_link[order], 2, source)
     return Frame(
         columns={
             "consent_id": fmt.padded(first + np.arange(n), 9, "CS"),
@@ -135,8 +174,10 @@ def campaign_frame(
     cal: Calendar,
     first: int,
     rng: np.random.Generator,
+    truth: CsvSink | None = None,
 ) -> Frame:
-    """Who received which campaign, on which channel, and how far they got."""
+    """Who received which campaign, on which channel, and how far they got. Leavers open,
+    click and convert less from a few months before they leave (recorded in `truth`)."""
     members = persons[people.in_crm[persons]]
     since = np.maximum(people.registered[members], cal.window_start)
     years = (cal.as_of - since) / YEAR
@@ -161,6 +202,13 @@ def campaign_frame(
     funnel = persona_param("funnel", people.persona[person]).astype(float)
     cdf = np.cumsum(funnel, axis=1)
     response = (cdf < rng.random(n)[:, None] * cdf[:, -1:]).sum(axis=1)
+    left = people.churned[person]
+    fading = (left > 0) & (t >= left - FADING_DAYS * DAY)
+    ignored = fading & ENGAGED[response] & (rng.random(n) >= FADING_ENGAGEMENT)
+    response = np.where(ignored, DELIVERED, response)
+    if truth is not None:
+        kind = fmt.take(("ignored_campaign",), np.zeros(int(ignored.sum()), np.int64))
+        write_attrition(truth, person[ignored], kind, t[ignored], left[ignored])
     typo = (channel == EMAIL) & (rng.random(n) < 0.03)
     response = np.where(typo, BOUNCED, response)
     email = pc.if_else(pa.array(typo), people.email_typo.take(pa.array(person)), email)

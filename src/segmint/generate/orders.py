@@ -39,6 +39,10 @@ class Baskets:
         """Amount paid after discount, cents."""
         return self.gross - self.discount
 
+    def first_category(self, catalog: Catalog) -> I64:
+        """The category of each order's first line."""
+        return catalog.category[self.item_sku[self.item_line == 1]]
+
 
 @dataclass(frozen=True)
 class Orders:
@@ -170,14 +174,17 @@ class FutureOrders:
     t: I64
     amount: I64  # cents
     channel: I64
+    category: I64  # of the first line
 
 
 def draw_future(
     people: People, persons: I64, cal: Calendar, catalog: Catalog, rng: np.random.Generator
 ) -> FutureOrders:
-    """What each person buys after the as-of date: the persona's rate, if still active."""
+    """What each person buys after the as-of date: the persona's rate, if still active (a
+    steady customer who dropped out does not come back)."""
     persona = people.persona[persons]
     active = rng.random(len(persons)) < persona_param("future_active", persona)
+    active &= ~people.dropout[persons]
     steady = persona_param("lifecycle", persona) == "steady"
     multiplier = np.where(steady, people.rate[persons], 1.0)
     rate = persona_param("future_orders_per_year", persona) * multiplier * FUTURE_DAYS * DAY / YEAR
@@ -189,5 +196,9 @@ def draw_future(
     person, t = person[order], t[order]
     baskets = draw_baskets(person, t, people, catalog, cal, rng)
     return FutureOrders(
-        person=person, t=t, amount=baskets.amount, channel=_channels(person, people, rng)
+        person=person,
+        t=t,
+        amount=baskets.amount,
+        channel=_channels(person, people, rng),
+        category=baskets.first_category(catalog),
     )

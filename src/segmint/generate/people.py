@@ -94,7 +94,8 @@ class People:
     openid: pa.Array  # nullable
     start: I64  # active window (UTC seconds), inclusive
     end: I64  # exclusive; before as-of for churned persons
-    churned: I64  # 0 if not churned
+    churned: I64  # 0 if not churned (the dormant persona's exits and steady dropouts)
+    dropout: Bool  # a steady customer who left for good (churned > 0, not the dormant persona)
     rate: F64  # person-level rate multiplier
     tier: F64  # price tier preference 0..1
     cat_cdf: F64  # (n, categories) cumulative category preference
@@ -288,7 +289,16 @@ def build_people(
     lo = start + 60 * DAY
     hi = np.maximum(lo + DAY, as_of - 240 * DAY)
     churned = np.where(churn, lo + (rng.random(n) * (hi - lo)).astype(np.int64), 0)
-    end = np.where(churn, churned, end)
+    # steady customers drop out at their persona's hazard, in any window (own stream: every
+    # other value of a seed is drawn as before)
+    drop_rng = rng.spawn(1)[0]
+    hazard = persona_param("dropout_per_year", persona).astype(float)
+    wait = drop_rng.exponential(1.0, n) / np.maximum(hazard, 1e-12) * YEAR
+    left_at = start + np.minimum(wait, 100 * YEAR).astype(np.int64)
+    dropout = (lifecycle == "steady") & (hazard > 0) & ~walk_in
+    dropout &= (left_at < as_of) & (left_at > start + 60 * DAY)
+    churned = np.where(dropout, left_at, churned)
+    end = np.where(churn | dropout, churned, end)
 
     member_mask = ~walk_in
     dup = member_mask & ~orphan & (persona != B2B) & (rng.random(n) < 0.03)
@@ -409,6 +419,7 @@ def build_people(
         start=start,
         end=end,
         churned=churned,
+        dropout=dropout,
         rate=rate,
         tier=tier,
         cat_cdf=cat_cdf,

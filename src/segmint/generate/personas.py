@@ -131,6 +131,19 @@ class Persona:
     # all zero for B2B accounts, which have neither occupation nor income
     occupations: tuple[float, ...]
     income: float  # median personal monthly income in CNY, before occupation / city / age
+    # Attrition: the yearly hazard of a steady customer leaving for good during the history
+    # (attrition happens in every window, not only in the dormant persona's early exits).
+    # Leavers' precursors (complaints, souring NPS, fewer opens, unsubscribes) are planted in
+    # service.py and marketing.py.
+    dropout_per_year: float = 0.0
+    # Purchase intent (intent.py): the share of purchases preceded by research sessions
+    # (viewing, searching, cart and wishlist adds) starting `intent_lead_days` (uniform range)
+    # before it, in 1 + Poisson(`intent_sessions`) sessions; `false_starts` research sessions
+    # per purchase lead to no purchase (abandoned carts, browsing that does not convert).
+    intent_share: float = 0.0
+    intent_lead_days: tuple[float, float] = (1.0, 14.0)
+    intent_sessions: float = 0.0
+    false_starts: float = 0.0
 
 
 PERSONAS: tuple[Persona, ...] = (
@@ -172,6 +185,11 @@ PERSONAS: tuple[Persona, ...] = (
         level=(0.0, 0.05, 0.45, 0.5),
         occupations=(0.45, 0.03, 0.0, 0.22, 0.15, 0.02, 0.10, 0.03),
         income=18_000.0,
+        dropout_per_year=0.025,
+        intent_share=0.4,
+        intent_lead_days=(1.0, 7.0),
+        intent_sessions=0.3,
+        false_starts=0.05,
     ),
     Persona(
         name="bargain_hunter",
@@ -211,6 +229,11 @@ PERSONAS: tuple[Persona, ...] = (
         level=(0.5, 0.4, 0.1, 0.0),
         occupations=(0.30, 0.25, 0.04, 0.12, 0.06, 0.10, 0.10, 0.03),
         income=6_000.0,
+        dropout_per_year=0.22,
+        intent_share=0.7,
+        intent_lead_days=(3.0, 14.0),
+        intent_sessions=0.6,
+        false_starts=0.1,
     ),
     Persona(
         name="occasional",
@@ -250,6 +273,11 @@ PERSONAS: tuple[Persona, ...] = (
         level=(0.6, 0.3, 0.1, 0.0),
         occupations=(0.35, 0.18, 0.05, 0.12, 0.10, 0.10, 0.06, 0.04),
         income=9_000.0,
+        dropout_per_year=0.18,
+        intent_share=0.9,
+        intent_lead_days=(3.0, 14.0),
+        intent_sessions=1.0,
+        false_starts=0.15,
     ),
     Persona(
         name="dormant",
@@ -289,6 +317,10 @@ PERSONAS: tuple[Persona, ...] = (
         level=(0.6, 0.3, 0.1, 0.0),
         occupations=(0.32, 0.20, 0.05, 0.12, 0.08, 0.10, 0.07, 0.06),
         income=7_500.0,
+        intent_share=0.4,
+        intent_lead_days=(1.0, 10.0),
+        intent_sessions=0.3,
+        false_starts=0.15,
     ),
     Persona(
         name="new_customer",
@@ -328,6 +360,10 @@ PERSONAS: tuple[Persona, ...] = (
         level=(1.0, 0.0, 0.0, 0.0),
         occupations=(0.40, 0.15, 0.22, 0.10, 0.06, 0.0, 0.04, 0.03),
         income=7_000.0,
+        intent_share=0.9,
+        intent_lead_days=(1.0, 14.0),
+        intent_sessions=1.0,
+        false_starts=0.15,
     ),
     Persona(
         name="b2b_buyer",
@@ -367,6 +403,11 @@ PERSONAS: tuple[Persona, ...] = (
         level=(0.2, 0.3, 0.4, 0.1),
         occupations=(0.0,) * len(OCCUPATIONS),
         income=0.0,
+        dropout_per_year=0.08,
+        intent_share=0.8,
+        intent_lead_days=(5.0, 14.0),
+        intent_sessions=1.0,
+        false_starts=0.1,
     ),
 )
 

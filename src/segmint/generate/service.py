@@ -7,14 +7,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segmint.generate import fmt
-from segmint.generate.arrays import I64
+from segmint.generate.arrays import I64, Bool
 from segmint.generate.crm import email_codes, member_text, phone_codes
 from segmint.generate.hubs import PLACEHOLDER_EMAIL, HubRegistry, Placeholders
 from segmint.generate.ids import swap_digits
 from segmint.generate.people import People, persona_param
 from segmint.generate.personas import B2B, PERSONA_NAMES
-from segmint.generate.seasons import YEAR, Calendar
+from segmint.generate.seasons import DAY, YEAR, Calendar
 from segmint.generate.sources import Frame
+from segmint.generate.truth import write_attrition
 from segmint.generate.vocab import (
     COMMENTS_HIGH,
     COMMENTS_LOW,
@@ -23,8 +24,18 @@ from segmint.generate.vocab import (
     TICKET_CHANNELS,
     TICKET_TOPICS,
 )
+from segmint.generate.writers import CsvSink
 
 DORMANT = PERSONA_NAMES.index("dormant")
+COMPLAINT = TICKET_TOPICS.index("投诉建议")
+QUALITY = TICKET_TOPICS.index("商品质量")
+PARTING_COMPLAINT_SHARE = 0.5
+"""Share of leaving CRM members who complain 3-44 days before they leave."""
+REPEAT_CONTACTS = 0.6  # Poisson mean of follow-up contacts about an unresolved complaint
+PARTING_SATISFACTION = 1.4  # mean satisfaction score of a parting complaint
+SOURED_SATISFACTION = 2.5  # leavers' other tickets in the souring months score at most this
+SOURING_DAYS = 120  # NPS answers this close to leaving sour ...
+SOURED_NPS = 4.0  # ... to at most this mean
 PHONE_STYLE_SERVICE = (0.6, 0.1, 0.05, 0.05, 0.1, 0.08, 0.02)
 
 
@@ -42,11 +53,42 @@ def _events(
     return person[order], t[order]
 
 
+def _parting_complaints(
+    people: People, persons: I64, person: I64, t: I64, rng: np.random.Generator
+) -> tuple[I64, I64, Bool]:
+    """Add the complaint many leavers file shortly before they leave (a service failure
+    precedes the switch), with follow-up contacts until they leave. Returns persons, times
+    (sorted) and which tickets are such."""
+    leaving = persons[(people.churned[persons] > 0) & people.in_crm[persons]]
+    leaving = leaving[rng.random(len(leaving)) < PARTING_COMPLAINT_SHARE]
+    lead = rng.integers(3, 45, len(leaving)) * DAY
+    at = np.maximum(people.churned[leaving] - lead, people.start[leaving])
+    # an unresolved complaint brings follow-up contacts before the customer gives up
+    repeats = rng.poisson(REPEAT_CONTACTS, len(leaving))
+    again = np.repeat(np.arange(len(leaving)), repeats)
+    later = at[again] + (rng.random(len(again)) * (people.churned[leaving[again]] - at[again]))
+    leaving = np.concatenate([leaving, leaving[again]])
+    at = np.concatenate([at, later.astype(np.int64)])
+    all_person = np.concatenate([person, leaving])
+    all_t = np.concatenate([t, at])
+    parting = np.concatenate([np.zeros(len(person), bool), np.ones(len(leaving), bool)])
+    order = np.argsort(all_t, kind="stable")
+    return all_person[order], all_t[order], parting[order]
+
+
 def tickets_frame(
-    people: People, persons: I64, cal: Calendar, first: int, rng: np.random.Generator
+    people: People,
+    persons: I64,
+    cal: Calendar,
+    first: int,
+    rng: np.random.Generator,
+    truth: CsvSink | None = None,
 ) -> Frame:
-    """Service tickets: phone calls carry a phone, chats a member id; dormant persons complain."""
+    """Service tickets: phone calls carry a phone, chats a member id; dormant persons complain,
+    half of all leavers complain shortly before they leave (recorded in `truth`), and
+    leavers' other tickets in their last months score low."""
     person, t = _events(people, persons, "tickets_per_year", cal, rng)
+    person, t, parting = _parting_complaints(people, persons, person, t, rng)
     n = len(person)
     persona = people.persona[person]
     channel = rng.choice(len(TICKET_CHANNELS), n, p=[0.4, 0.3, 0.05, 0.1, 0.15])
@@ -61,12 +103,20 @@ def tickets_frame(
     topic_w[persona == B2B, 10] = 0.5
     topic_cdf = np.cumsum(topic_w, axis=1)
     topic = (topic_cdf < rng.random(n)[:, None] * topic_cdf[:, -1:]).sum(axis=1)
+    topic = np.where(parting, np.where(rng.random(n) < 0.5, COMPLAINT, QUALITY), topic)
+    if truth is not None:
+        kind = fmt.take(("parting_complaint",), np.zeros(int(parting.sum()), np.int64))
+        write_attrition(truth, person[parting], kind, t[parting], people.churned[person[parting]])
     own = people.phone_at(person, t)
     phone = np.where(rng.random(n) < 0.03, swap_digits(own, rng), own)
     local = t + fmt.LOCAL_OFFSET
     closed = t + (rng.lognormal(np.log(6 * 3600), 1.2, n)).astype(np.int64)
     still_open = (rng.random(n) < 0.05) | (closed >= cal.as_of)
     mean = persona_param("satisfaction", persona).astype(float)
+    left = people.churned[person]
+    souring = (left > 0) & (t >= left - SOURING_DAYS * DAY)
+    mean = np.where(souring, np.minimum(mean, SOURED_SATISFACTION), mean)
+    mean = np.where(parting, PARTING_SATISFACTION, mean)
     score = np.clip(np.round(rng.normal(mean, 0.8)), 1, 5).astype(np.int64)
     return Frame(
         columns={
@@ -95,8 +145,10 @@ def survey_frame(
     placeholders: Placeholders,
     first: int,
     rng: np.random.Generator,
+    truth: CsvSink | None = None,
 ) -> Frame:
-    """NPS answers, in the app (member id) or by e-mail (address only)."""
+    """NPS answers, in the app (member id) or by e-mail (address only); answers in the months
+    before a customer leaves sour (recorded in `truth`)."""
     person, t = _events(people, persons, "surveys_per_year", cal, rng)
     n = len(person)
     persona = people.persona[person]
@@ -109,6 +161,12 @@ def survey_frame(
     email = pc.if_else(pa.array(fake), pa.scalar(PLACEHOLDER_EMAIL), email)
     hubs.hit(np.where(fake, placeholders.email, -1), person)
     mean = persona_param("nps", persona).astype(float)
+    left = people.churned[person]
+    souring = (left > 0) & (t >= left - SOURING_DAYS * DAY)
+    mean = np.where(souring, np.minimum(mean, SOURED_NPS), mean)
+    if truth is not None:
+        kind = fmt.take(("soured_nps",), np.zeros(int(souring.sum()), np.int64))
+        write_attrition(truth, person[souring], kind, t[souring], left[souring])
     spread = np.where(persona == DORMANT, 2.0, 1.2)
     score = np.clip(np.round(rng.normal(mean, spread)), 0, 10).astype(np.int64)
     band = np.where(score <= 6, 0, np.where(score <= 8, 1, 2))

@@ -1,4 +1,5 @@
-"""Ground-truth tables written once at the end: persons and hubs."""
+"""Ground-truth tables: persons and hubs (written once at the end), planted purchase intent
+and attrition precursors (written chunk by chunk)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pyarrow.compute as pc
 from segmint.generate import fmt
 from segmint.generate.crm import member_text
 from segmint.generate.hubs import HubRegistry
+from segmint.generate.intent import Intent
 from segmint.generate.people import People
 from segmint.generate.personas import PERSONA_NAMES
 from segmint.generate.stores import Stores
@@ -43,9 +45,13 @@ PERSON_COLUMNS = (
     "home_store",
     "registered_at",
     "churned_at",
+    "dropped_out",
 )
 FUTURE_COLUMNS = ("person_id", "ordered_at", "amount", "channel")
 HUB_COLUMNS = ("id_type", "value", "kind", "persons", "records")
+INTENT_COLUMNS = ("person_id", "session_start", "platform", "purpose", "purchase_at", "lead_days")
+ATTRITION_COLUMNS = ("person_id", "kind", "at", "left_at")
+PLATFORMS = ("web", "app", "miniprogram")
 
 
 def _flag(values: np.ndarray) -> pa.Array:
@@ -110,6 +116,7 @@ def write_persons(path: Path, people: People, stores: Stores) -> None:
             stores.code.take(pa.array(people.store)),
             _utc(people.registered, member),
             _utc(people.churned, people.churned > 0),
+            _flag(people.dropout),
         )
     finally:
         sink.close()
@@ -130,3 +137,30 @@ def write_hubs(path: Path, hubs: HubRegistry) -> None:
             )
     finally:
         sink.close()
+
+
+def write_intent(sink: CsvSink, intent: Intent) -> None:
+    """One row per research session: when it started (UTC), where, and the purchase it
+    precedes (`purpose` purchase) or none (`false_start`)."""
+    converts = intent.converts
+    lead = np.nan_to_num(intent.lead_days) * 100
+    sink.write_columns(
+        person_ids(intent.person),
+        fmt.ts_iso(intent.start),
+        fmt.take(PLATFORMS, intent.platform),
+        fmt.take(("false_start", "purchase"), converts.astype(np.int64)),
+        _utc(intent.purchase_at, converts),
+        fmt.blank_where(fmt.money(np.round(lead).astype(np.int64)), ~converts),
+    )
+
+
+def write_attrition(
+    sink: CsvSink, person: np.ndarray, kind: pa.Array, at: np.ndarray, left_at: np.ndarray
+) -> None:
+    """One row per planted attrition precursor: who, what (`kind`), when, and when they left."""
+    sink.write_columns(
+        person_ids(np.asarray(person, np.int64)),
+        kind,
+        fmt.ts_iso(np.asarray(at, np.int64)),
+        fmt.ts_iso(np.asarray(left_at, np.int64)),
+    )
