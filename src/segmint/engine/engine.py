@@ -139,10 +139,18 @@ class Engine:
             raise
         self.con.raw_sql("COMMIT")
 
-    def publish(self, run_id: str, names: Iterable[str]) -> None:
-        """Point every public view at this run's tables, atomically where the engine can."""
+    def publish(self, run_id: str, names: Iterable[str], retire: Iterable[str] = ()) -> None:
+        """Point every public view at this run's tables, atomically where the engine can.
+
+        `retire` names views of optional outputs this run did not build (a stage switched
+        off or skipped): they are dropped, since the older run's tables they show are about
+        to be discarded.
+        """
         names = list(names)
         with self._transaction():
+            for name in retire:
+                if name not in names and self.exists(name):
+                    self.con.drop_view(name, force=True)
             for name in names:
                 physical = self.run_table(run_id, name)
                 quote = self.capabilities.permanent_view_quote

@@ -34,6 +34,7 @@ from segmint.pipeline.run import (
 from segmint.project.loader import LoadedProject, load_project
 from segmint.project.spec_predict import Retrain
 from segmint.segments.queries import (
+    authorize_rule_columns,
     count_project_segments,
     count_segment_rule,
     evaluate_clusters,
@@ -248,6 +249,10 @@ class Project:
         when = as_of or self.loaded.spec.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)
         with self.access() as policy:
             policy.authorize(PROFILES, role)
+            texts = (
+                [rule] if rule is not None else [r.rule for r in self.loaded.spec.segments.rules]
+            )
+            authorize_rule_columns(policy, self.loaded.spec, texts, role)
             if rule is not None:
                 return {"rule": count_segment_rule(policy.engine, self.loaded.spec, rule, when)}
             return count_project_segments(policy.engine, self.loaded.spec, when)

@@ -31,11 +31,18 @@ from segmint.pipeline.manifest import (
     latest_run_id,
     new_run_id,
 )
+from segmint.predict.columns import CUSTOMER_PREDICTIONS, MODEL_TABLES
 from segmint.project.loader import LoadedProject
 from segmint.project.spec_predict import Retrain
 from segmint.segments.membership import SEGMENT_MEMBERSHIP_HISTORY, SEGMENT_MIGRATION
 from segmint.segments.rules import SEGMENT_MEMBERS, check_project_rules
-from segmint.segments.stage import CUSTOMER_CLUSTERS, PreviousSegments, build_segments
+from segmint.segments.stage import (
+    CUSTOMER_CLUSTERS,
+    SEGMENT_TABLES,
+    PreviousSegments,
+    build_segments,
+    check_families,
+)
 from segmint.tags.evaluate import CUSTOMER_TAGS, TAG_CATALOG, TAG_HISTORY, PreviousTags
 from segmint.tags.stage import build_tags, catalogue, check_rules
 from segmint.traits.profile import ProfileInputs
@@ -52,6 +59,9 @@ from segmint.traits.rfm import purchases, rfm_table
 QUALITY_SOURCES = "quality_sources"
 QUALITY_FIELDS = "quality_fields"
 QUARANTINE = "quarantine"
+# Outputs of stages that can be switched off or skipped: a run without them retires their
+# views instead of leaving them on the discarded tables of an older run.
+OPTIONAL_OUTPUTS: tuple[str, ...] = (CUSTOMER_PREDICTIONS, *MODEL_TABLES, *SEGMENT_TABLES)
 
 
 class ProgressSink(Protocol):
@@ -154,7 +164,7 @@ class PipelineRun:
         try:
             self._run_stages()
             with self._stage("publish", 1) as record:
-                self.engine.publish(self.run_id, self.built)
+                self.engine.publish(self.run_id, self.built, retire=OPTIONAL_OUTPUTS)
                 self._cleanup()
                 record.rows = len(self.built)
                 self.progress.advance()
@@ -193,6 +203,7 @@ class PipelineRun:
             [layer.name for layer in spec.layers.definitions],
             predictions=spec.predict.enabled,
         )
+        check_families(spec)
         loads: list[SourceLoad] = []
         with self._stage("ingest", len(spec.sources)) as record:
             for source in spec.sources:
@@ -302,7 +313,7 @@ class PipelineRun:
         scores: ir.Table | None = None
         model_versions: dict[str, str] = {}
         if spec.predict.enabled:
-            from segmint.predict.columns import CUSTOMER_PREDICTIONS, MODEL_REGISTRY
+            from segmint.predict.columns import MODEL_REGISTRY
             from segmint.predict.stage import build_predictions
 
             with self._stage("predict", None) as record:
@@ -359,6 +370,7 @@ class PipelineRun:
                     history=self._published(SEGMENT_MEMBERSHIP_HISTORY),
                     migration=self._published(SEGMENT_MIGRATION),
                     profiles=self._published(PROFILES),
+                    predictions=self._published(CUSTOMER_PREDICTIONS),
                     clusters=self._published(CUSTOMER_CLUSTERS),
                 ),
                 progress=self.progress.advance,

@@ -10,12 +10,13 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from segmint.access.policy import AccessPolicy
 from segmint.engine.engine import Engine
-from segmint.errors import TableNotFoundError
+from segmint.errors import AccessDeniedError, TableNotFoundError
 from segmint.predict.columns import CUSTOMER_PREDICTIONS
 from segmint.project.spec import ProjectSpec
 from segmint.segments.cluster_build import CUSTOMER_CLUSTERS
-from segmint.segments.rules import count_rule, live_counts, wide_table
+from segmint.segments.rules import TAG_PREFIX, count_rule, live_counts, wide_table
 from segmint.segments.stability import (
     contingency,
     customer_personas,
@@ -40,6 +41,43 @@ def published_wide(engine: Engine) -> ir.Table:
     if engine.exists(TAG_CATALOG):
         names = [str(t) for t in engine.to_pandas(engine.table(TAG_CATALOG).select("tag"))["tag"]]
     return wide_table(engine.table(PROFILES), predictions, tags, names)
+
+
+def authorize_rule_columns(
+    policy: AccessPolicy, spec: ProjectSpec, rules: list[str], role: str | None
+) -> None:
+    """Refuse a count whose rules read a column or tag the role may not see.
+
+    A count over a column is information about it (``gender == 'F'`` counts women), so
+    every column a rule reads must be visible to the role in clear, and every tag it tests
+    must be at or below the role's sensitivity level.
+    """
+    from segmint.tags.dsl import rule_columns
+    from segmint.tags.stage import catalogue
+
+    columns = set().union(*(rule_columns(r, name="count") for r in rules)) if rules else set()
+    levels = set(policy.allowed_levels(role))
+    tag_levels = {tag.name: tag.sensitivity for tag in catalogue(spec)}
+    engine = policy.engine
+    profile_columns = set(engine.table(PROFILES).columns)
+    denied: list[str] = []
+    for column in sorted(columns):
+        if column.startswith(TAG_PREFIX):
+            level = tag_levels.get(column.removeprefix(TAG_PREFIX), "sensitive")
+            if level not in levels:
+                denied.append(f"{column} (a {level} tag)")
+            continue
+        table = PROFILES if column in profile_columns else CUSTOMER_PREDICTIONS
+        decision = policy.decide(table, [column], role)
+        if not decision.allowed or column not in decision.visible:
+            denied.append(column)
+    if denied:
+        name, _ = policy.role(role)
+        policy.record("count", PROFILES, name, "", "denied", ", ".join(denied))
+        raise AccessDeniedError(
+            f"role {name!r} may not count on {', '.join(denied)}: a count reveals what the "
+            "role may not read (see 'segmint access roles'; choose another role with --role)"
+        )
 
 
 def count_segment_rule(engine: Engine, spec: ProjectSpec, rule: str, as_of: dt.datetime) -> int:

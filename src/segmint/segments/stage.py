@@ -10,6 +10,7 @@ the per-segment statistics (small summaries), as the issue and docs/segments.md 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.engine.engine import Engine, table_name
+from segmint.errors import ConfigError
 from segmint.project.spec import ProjectSpec
 from segmint.segments.cluster import ClusteringError
 from segmint.segments.cluster_build import (
@@ -34,6 +36,7 @@ from segmint.segments.membership import (
     family_members,
     membership_history,
     migration,
+    shared_customers,
 )
 from segmint.segments.overlap import overlap
 from segmint.segments.rules import (
@@ -79,6 +82,15 @@ MIGRATION_SCHEMA = ibis.schema(
     }
 )
 CLUSTER_FAMILY = "persona"
+DEFINITIONS_SCHEMA = ibis.schema(
+    {
+        "segment": "string",
+        "rule": "string",
+        "description": "string",
+        "description_zh": "string",
+        "count": "int64",
+    }
+)
 # Columns of segment_validation that may be empty in a run: typed so every engine can store them.
 VALIDATION_TYPES = {
     "separation": "float64",
@@ -100,6 +112,7 @@ class PreviousSegments:
     history: ir.Table | None = None
     migration: ir.Table | None = None
     profiles: ir.Table | None = None
+    predictions: ir.Table | None = None
     clusters: ir.Table | None = None
 
 
@@ -110,6 +123,23 @@ class SegmentBuild:
     tables: dict[str, str] = field(default_factory=dict)
     memberships: int = 0
     notes: list[str] = field(default_factory=list)
+
+
+def check_families(spec: ProjectSpec) -> None:
+    """Every column family names a profile trait or prediction column (before any work)."""
+    from segmint.predict.columns import rule_columns as prediction_columns
+    from segmint.traits.catalog import TRAITS
+
+    known = {t.name for t in TRAITS}
+    if spec.predict.enabled:
+        known |= set(prediction_columns())
+    for i, family in enumerate(spec.segments.families):
+        if family.column is not None and family.column not in known:
+            close = difflib.get_close_matches(family.column, sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"segments.families[{i}] ({family.name}): unknown column {family.column!r}{hint}"
+            )
 
 
 def build_segments(
@@ -149,7 +179,8 @@ def build_segments(
     keep(SEGMENT_DEFINITIONS, _definitions(spec, counts))
     keep(SEGMENT_OVERLAP, overlap(members))
     progress("rules")
-    keep(SEGMENT_MIGRATION, _migrations(spec, wide, members, clusters, previous, run_id))
+    flows = _migrations(engine, build.notes, spec, wide, members, clusters, previous, run_id)
+    keep(SEGMENT_MIGRATION, flows)
     progress("migration")
     frames, summaries = [], []
     if names:
@@ -220,7 +251,7 @@ def _clustering(
     return clusters
 
 
-def _definitions(spec: ProjectSpec, counts: pd.DataFrame) -> pd.DataFrame:
+def _definitions(spec: ProjectSpec, counts: pd.DataFrame) -> ir.Table:
     """One row per rule segment: rule, descriptions and this run's member count."""
     sizes = dict(zip(counts["segment"], counts["customers"], strict=True))
     rows = [
@@ -233,13 +264,13 @@ def _definitions(spec: ProjectSpec, counts: pd.DataFrame) -> pd.DataFrame:
         }
         for r in spec.segments.rules
     ]
-    frame = pd.DataFrame(
-        rows, columns=["segment", "rule", "description", "description_zh", "count"]
-    )
-    return frame.astype({"count": "int64"})
+    frame = pd.DataFrame(rows, columns=list(DEFINITIONS_SCHEMA.names))
+    return ibis.memtable(frame.astype({"count": "int64"}), schema=DEFINITIONS_SCHEMA)
 
 
 def _migrations(
+    engine: Engine,
+    notes: list[str],
     spec: ProjectSpec,
     wide: ir.Table,
     members: ir.Table,
@@ -254,11 +285,24 @@ def _migrations(
         if "family" in prior.columns:
             parts.append(prior.select(*MIGRATION_SCHEMA.names).cast(MIGRATION_SCHEMA))
     if previous.run_id is not None and previous.profiles is not None:
+        before_wide = wide_table(previous.profiles, previous.predictions)
         for family in spec.segments.families:
-            if family.column is not None and family.column not in previous.profiles.columns:
+            if family.column is not None and family.column not in before_wide.columns:
+                notes.append(
+                    f"segments: no migration for family {family.name} (the previous run has "
+                    f"no column {family.column})"
+                )
                 continue
-            before = family_members(family, previous.profiles, _or_empty(previous.members))
             now = family_members(family, wide, members)
+            if family.segments is not None:
+                shared = int(engine.scalar(shared_customers(now)))
+                if shared:
+                    notes.append(
+                        f"segments: no migration for family {family.name}: its segments share "
+                        f"{shared:,} customers (a family's segments must not overlap)"
+                    )
+                    continue
+            before = family_members(family, before_wide, _or_empty(previous.members))
             parts.append(_flows(family.name, before, now, previous.run_id, run_id))
         if clusters is not None and previous.clusters is not None:
             before = layer_members(previous.clusters, "persona_en")
