@@ -64,6 +64,7 @@ def prepare(customers: int, seed: int, work: Path) -> dict[str, Any]:
         generated = generate_company(data, customers=customers, seed=seed)
         doc = yaml.safe_load(project_file.read_text(encoding="utf-8"))
         doc["predict"] = {"enabled": False}  # the bench trains itself, once
+        doc["clustering"] = {"enabled": False}
         project_file.write_text(
             yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8"
         )

@@ -82,6 +82,7 @@ def write_profiles_project(data: Path) -> Path:
     tags["disable"] = sorted(set(tags.get("disable") or ()) | set(SKIPPED_TAGS))
     doc["tags"] = tags
     doc["predict"] = {"enabled": False}  # this bench covers profiles and tags, not models
+    doc["clustering"] = {"enabled": False}
     path = data / PROJECT_FILE
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path

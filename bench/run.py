@@ -96,6 +96,7 @@ def write_bench_project(data: Path) -> Path:
     identity = doc.get("identity") or {}
     doc["identity"] = {**identity, "probabilistic": {"enabled": False}}
     doc["predict"] = {"enabled": False}  # models have their own benches
+    doc["clustering"] = {"enabled": False}  # so has clustering (bench/cluster.py)
     if not doc.get("as_of"):  # every implementation must judge "future" against the same time
         doc["as_of"] = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0).isoformat()
     path = data / "bench.yml"

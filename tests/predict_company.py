@@ -20,6 +20,7 @@ def build_company(out: Path, customers: int, seed: int) -> tuple[Project, dt.dat
     generated = generate_company(out, customers=customers, seed=seed)
     doc = yaml.safe_load(generated.project_file.read_text(encoding="utf-8"))
     doc["predict"] = {"enabled": False}
+    doc["clustering"] = {"enabled": False}
     doc.setdefault("identity", {})["probabilistic"] = {"enabled": False}
     generated.project_file.write_text(
         yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8"

@@ -161,6 +161,7 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = yaml.safe_load(generated.project_file.read_text(encoding="utf-8"))
     spec["sources"] = [s for s in spec["sources"] if s["name"] == "crm_members"]
     spec.setdefault("identity", {})["probabilistic"] = {"enabled": False}
+    spec["clustering"] = {"enabled": False}
     path = out / "crm-only.yml"
     path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
     Project.load(path).run(report=False)

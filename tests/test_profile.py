@@ -35,6 +35,8 @@ ENTITIES = (
 def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, Path]:
     out = tmp_path_factory.mktemp("profile_company")
     generated = generate_company(out, customers=500, seed=23)
+    with generated.project_file.open("a", encoding="utf-8") as project_file:
+        project_file.write("clustering:\n  enabled: false  # profiles are under test\n")
     project = Project.load(generated.project_file)
     project.run(as_of=AS_OF, report=False)
     return project, out
@@ -191,6 +193,7 @@ def test_project_tags_replace_defaults_and_refresh_policies_hold(tmp_path: Path)
     out = tmp_path / "tags"
     generated = generate_company(out, customers=150, seed=3)
     spec = yaml.safe_load(generated.project_file.read_text(encoding="utf-8"))
+    spec["clustering"] = {"enabled": False}
     spec["tags"] = {
         "disable": ["night_owl"],
         "definitions": [

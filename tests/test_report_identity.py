@@ -85,6 +85,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     spec = yaml.safe_load(generated.project_file.read_text(encoding="utf-8"))
     spec["identity"]["probabilistic"] = {"enabled": False}
     spec["predict"] = {"enabled": False}  # the identity section is under test, not models
+    spec["clustering"] = {"enabled": False}
     generated.project_file.write_text(
         yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )

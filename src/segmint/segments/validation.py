@@ -351,6 +351,8 @@ def validate_segments(
     base_rev = _num(stats.base["revenue"])
 
     def covered(names: Sequence[str]) -> float:
+        if not names:  # no segment kept: none of the revenue is covered
+            return 0.0 if base_rev else math.nan
         row = execute(coverage_expr(members, profiles, names)).iloc[0]
         return _num(row["revenue"]) / base_rev if base_rev else math.nan
 
