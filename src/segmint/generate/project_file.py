@@ -175,8 +175,40 @@ def project_dict(as_of: dt.datetime) -> dict[str, Any]:
         "identity": {"identifiers": ["member_id", "phone", "email", "wechat_openid", "device_id"]},
         # the company trades in China: active hours and weekends are read on Beijing time
         "profile": {"timezone": "Asia/Shanghai", "source_priority": ["crm_members"]},
+        "segments": {"rules": SEGMENT_RULES},
         "sources": [_source(spec) for spec in SOURCES],
     }
+
+
+# Rule segments a retail CRM team keeps: over traits, layers and tags only, so the project
+# still runs when predictions are switched off (scores are usable in rules when they are on).
+SEGMENT_RULES: list[dict[str, str]] = [
+    {
+        "name": "vip_slipping",
+        "rule": "tag_layer_high_value and recency_days > 60",
+        "description": "High-value customers with no purchase for two months",
+        "description_zh": "两个月未购买的高价值客户",
+    },
+    {
+        "name": "win_back",
+        "rule": "rfm_segment in ['At Risk', \"Can't Lose Them\", 'Hibernating'] "
+        "and monetary >= 1000",
+        "description": "Lapsing customers who used to spend 1,000 or more",
+        "description_zh": "曾消费千元以上的流失风险客户",
+    },
+    {
+        "name": "deal_seekers",
+        "rule": "discount_share >= 0.5 and frequency >= 2",
+        "description": "Repeat buyers who mostly buy on discount",
+        "description_zh": "多以折扣价购买的复购客户",
+    },
+    {
+        "name": "loyal_core",
+        "rule": "rfm_segment in ['Champions', 'Loyal']",
+        "description": "Champions and loyal customers",
+        "description_zh": "冠军与忠诚客户",
+    },
+]
 
 
 def project_yaml(as_of: dt.datetime, customers: int, seed: int) -> str:
