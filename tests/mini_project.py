@@ -115,6 +115,22 @@ def write_mini_project(root: Path, engine: dict[str, str] | None = None) -> Path
                 },
             },
         ],
+        # rule segments over traits, layers and tags: the parity test compares them on Spark
+        "segments": {
+            "rules": [
+                {
+                    "name": "big_spenders",
+                    "rule": "monetary >= 500 or tag_layer_high_value",
+                    "description": "Spent 500 or more, or in the high-value layer",
+                    "description_zh": "消费500以上或高价值层",
+                },
+                {
+                    "name": "recent_buyers",
+                    "rule": "recency_days <= 90",
+                    "description": "Bought in the last 90 days",
+                },
+            ]
+        },
     }
     path = root / "segmint.yml"
     path.write_text(yaml.safe_dump(project, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -27,6 +27,11 @@ COMPARED = (
     "tag_history",
     "tag_catalog",
     "customer_predictions",
+    "segment_members",
+    "segment_definitions",
+    "segment_overlap",
+    "segment_validation",
+    "segment_membership_history",
 )
 # Empty on the mini project (nothing to split, no earlier run), compared all the same.
 COMPARED_MAYBE_EMPTY = ("identity_splits", "identity_history")
