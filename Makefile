@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
-DEMO_CUSTOMERS ?= 20000
+DEMO_CUSTOMERS ?= 10000
 UV_VERSION := 0.13.9
 
 .PHONY: demo test lint format bench install java chromium clean lock
