@@ -1,18 +1,15 @@
-"""Persona cards: effect sizes from engine summaries, names, priorities, masking; and the
-recovery of the generated company's planted personas."""
+"""Persona cards: effect sizes from engine summaries, names, priorities, masking.
+
+The recovery of the planted personas is asserted on the generated company of
+tests/test_identity.py (it already runs the whole pipeline)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import ibis
 import numpy as np
 import pandas as pd
 import pytest
 
-from segmint import Project
-from segmint.generate import generate_company
-from segmint.project.spec import ProjectSpec
 from segmint.project.spec_clustering import ClusterFeature, ClusteringSettings
 from segmint.segments.cluster import ClusterModel
 from segmint.segments.cluster_build import build_clustering
@@ -105,40 +102,6 @@ def test_names_are_deterministic_in_english_and_chinese() -> None:
 )
 def test_priority_rules(args: tuple, expected: str) -> None:  # type: ignore[type-arg]
     assert priority(*args) == expected
-
-
-# ----------------------------------------------------------------- generated company
-@pytest.fixture(scope="module")
-def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, Path]:
-    out = tmp_path_factory.mktemp("persona-company")
-    generated = generate_company(out, customers=1500, seed=7)
-    with generated.project_file.open("a", encoding="utf-8") as project_file:
-        project_file.write("predict:\n  enabled: false  # clustering is under test\n")
-        if "clustering" in ProjectSpec.model_fields:  # the test fits it itself, once
-            project_file.write("clustering:\n  enabled: false\n")
-    project = Project.load(generated.project_file)
-    project.run(report=False)
-    return project, out
-
-
-@pytest.mark.slow
-def test_clusters_recover_the_planted_personas(company: tuple[Project, Path]) -> None:
-    from segmint.segments.stability import customer_personas, read_record_personas
-
-    project, out = company
-    with project.engine() as engine:
-        engine.materialize("_planted", read_record_personas(out / "truth"))
-        truth = customer_personas(engine.table("identity_map"), engine.table("_planted"))
-        settings = ClusteringSettings(bootstrap_rounds=3)
-        result = build_clustering(
-            engine.table("profiles"), None, settings, execute=engine.to_pandas, truth=truth
-        )
-    planted = 6
-    assert result.model.k == planted, result.model.votes
-    # measured on this company: ARI 0.709, NMI 0.713 (seed 11: 0.687; see docs/segments.md)
-    assert result.persona_ari is not None and result.persona_ari >= 0.7, result.notes
-    assert np.mean(result.model.stability_ari) >= 0.8
-    assert result.personas["persona_en"].is_unique
 
 
 def test_published_frames_are_typed_without_predictions_or_truth() -> None:
