@@ -29,6 +29,7 @@ def test_run_json_prints_the_manifest(mini_project: Path) -> None:
         "profile",
         "predict",
         "tags",
+        "segments",
         "publish",
         "report",
     ]

@@ -34,7 +34,8 @@ def assign_layers(profile: ir.Table, settings: LayerSettings, as_of: dt.datetime
     for layer in settings.definitions:
         condition = ranked.frequency > 0
         if layer.top_share is not None:
-            condition &= ranked._position < ranked._buyers.cast("float64") * layer.top_share
+            # row_number counts from 0: the first floor(buyers × share) buyers are the top
+            condition &= (ranked._position + 1) <= ranked._buyers.cast("float64") * layer.top_share
         if layer.rule is not None:
             condition &= compile_rule(layer.rule, ranked, as_of=as_of, name=f"layer {layer.name}")
         cases.append((condition, ibis.literal(layer.name)))
