@@ -412,7 +412,7 @@ def value_layers(profile: pd.DataFrame, config: ProfileConfig) -> pd.Series:
     for _, share, rule in LAYERS:
         holds = pd.Series(True, index=buyers.index)
         if share is not None:
-            holds &= position < len(buyers) * share
+            holds &= position + 1 <= len(buyers) * share  # the first floor(n × share)
         if rule is not None:
             holds &= evaluate(buyers, rule, config)
         conditions.append(holds)
