@@ -634,32 +634,30 @@ def _segments(reader: _Reader, run_id: str) -> dict[str, Any]:
     """The segment sections' ReportData fields: clusters and persona cards, rule segments
     and their overlap, the RFM migration between the last two runs, and validation."""
 
-    def given(name: str) -> pd.DataFrame | None:
-        frame = reader.frame(name)
-        return None if frame.empty and not len(frame.columns) else frame
-
+    # reader.frame gives an empty frame for a table that was not built; the loaders treat
+    # that as "not built"
     fields: dict[str, Any] = {}
-    model = given(CLUSTER_MODEL)
-    evaluation = given(CLUSTER_EVALUATION)
-    if model is not None and evaluation is not None and len(model) and len(evaluation):
+    model = reader.frame(CLUSTER_MODEL)
+    evaluation = reader.frame(CLUSTER_EVALUATION)
+    if len(model) and len(evaluation):
         # `segmint segments evaluate --truth` scored this run's clusters on planted personas
         mine = evaluation[evaluation["run_id"] == run_id]
         if len(mine) and pd.isna(model.loc[0, "persona_ari"]):
             model = model.assign(
                 persona_ari=float(mine["ari"].iloc[-1]), persona_nmi=float(mine["nmi"].iloc[-1])
             )
-    fields |= load_clusters(model, given(SEGMENT_PERSONAS))
-    fields |= load_rule_segments(given(SEGMENT_DEFINITIONS), given(SEGMENT_OVERLAP))
-    migration = given(SEGMENT_MIGRATION)
-    if migration is not None and "family" in migration.columns and len(migration):
+    fields |= load_clusters(model, reader.frame(SEGMENT_PERSONAS))
+    fields |= load_rule_segments(reader.frame(SEGMENT_DEFINITIONS), reader.frame(SEGMENT_OVERLAP))
+    migration = reader.frame(SEGMENT_MIGRATION)
+    if "family" in migration.columns and len(migration):
         families = list(dict.fromkeys(migration["family"]))
         family = "rfm" if "rfm" in families else families[0]
         migration = migration[migration["family"] == family].reset_index(drop=True)
     fields |= load_migration(migration)
-    validation = given(SEGMENT_VALIDATION)
-    summaries = given(SEGMENT_VALIDATION_SUMMARY)
+    validation = reader.frame(SEGMENT_VALIDATION)
+    summaries = reader.frame(SEGMENT_VALIDATION_SUMMARY)
     scheme = "rules"
-    if validation is not None and "scheme" in validation.columns:
+    if "scheme" in validation.columns:
         schemes = list(dict.fromkeys(validation["scheme"]))
         scheme = "rules" if "rules" in schemes else schemes[0] if schemes else scheme
         validation = validation[validation["scheme"] == scheme].reset_index(drop=True)

@@ -37,6 +37,10 @@ class ClusteringError(ModelError):
     """Customers cannot be clustered as asked (too few, no usable features)."""
 
 
+class TooFewCustomersError(ClusteringError):
+    """The sample holds too few customers for the k range (a run skips clustering)."""
+
+
 @dataclass
 class KScores:
     """The three criteria of one k."""
@@ -190,7 +194,7 @@ def fit_cluster_model(
     """Scan k, fit the chosen k; the model and the sample's labels."""
     rows = len(matrix)
     if rows < max(3 * k_max, 30):
-        raise ClusteringError(
+        raise TooFewCustomersError(
             f"clustering needs at least {max(3 * k_max, 30)} customers in the sample for "
             f"k up to {k_max}; got {rows}. Lower clustering.k_max or add customers"
         )

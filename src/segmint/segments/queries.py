@@ -23,6 +23,7 @@ from segmint.segments.stability import (
     read_record_personas,
     recovery_scores,
 )
+from segmint.segments.stage import layer_labels
 from segmint.tags.evaluate import CUSTOMER_TAGS, TAG_CATALOG
 from segmint.traits.refresh import PROFILES
 
@@ -82,14 +83,14 @@ def authorize_rule_columns(
 
 def count_segment_rule(engine: Engine, spec: ProjectSpec, rule: str, as_of: dt.datetime) -> int:
     """Customers an ad-hoc rule selects in the last published run (one aggregate query)."""
-    known = {"value_layer": [layer.name for layer in spec.layers.definitions]}
-    return count_rule(published_wide(engine), rule, as_of=as_of, known_values=known)
+    return count_rule(published_wide(engine), rule, as_of=as_of, known_values=layer_labels(spec))
 
 
 def count_project_segments(engine: Engine, spec: ProjectSpec, as_of: dt.datetime) -> dict[str, int]:
     """Live counts of the project's rule segments as written now (edited rules included)."""
-    known = {"value_layer": [layer.name for layer in spec.layers.definitions]}
-    return live_counts(published_wide(engine), spec.segments.rules, as_of=as_of, known_values=known)
+    return live_counts(
+        published_wide(engine), spec.segments.rules, as_of=as_of, known_values=layer_labels(spec)
+    )
 
 
 def evaluate_clusters(engine: Engine, truth: Path, run_id: str) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import pandas as pd
 from segmint.engine.engine import Engine, table_name
 from segmint.errors import ConfigError
 from segmint.project.spec import ProjectSpec
-from segmint.segments.cluster import ClusteringError
+from segmint.segments.cluster import TooFewCustomersError
 from segmint.segments.cluster_build import (
     CLUSTER_MODEL,
     CUSTOMER_CLUSTERS,
@@ -125,6 +125,11 @@ class SegmentBuild:
     notes: list[str] = field(default_factory=list)
 
 
+def layer_labels(spec: ProjectSpec) -> dict[str, list[str]]:
+    """The labels a rule may compare ``value_layer`` with: the project's layer names."""
+    return {"value_layer": [layer.name for layer in spec.layers.definitions]}
+
+
 def check_families(spec: ProjectSpec) -> None:
     """Every column family names a profile trait or prediction column (before any work)."""
     from segmint.predict.columns import rule_columns as prediction_columns
@@ -169,8 +174,10 @@ def build_segments(
         progress("clusters")
     rules = spec.segments.rules
     names = [r.name for r in rules]
-    known = {"value_layer": [layer.name for layer in spec.layers.definitions]}
-    members = keep(SEGMENT_MEMBERS, segment_members(wide, rules, as_of=as_of, known_values=known))
+    members = keep(
+        SEGMENT_MEMBERS,
+        segment_members(wide, rules, as_of=as_of, known_values=layer_labels(spec)),
+    )
     keep(
         SEGMENT_MEMBERSHIP_HISTORY,
         membership_history(members, previous.members, previous.history, run_id, names),
@@ -231,18 +238,12 @@ def _clustering(
     settings = spec.clustering
     try:
         result = build_clustering(profile, predictions, settings, execute=engine.to_pandas)
-    except ClusteringError as exc:
-        if "at least" not in str(exc):
-            raise
+    except TooFewCustomersError as exc:
         build.notes.append(f"clustering skipped: {exc}")
         return None
     clusters = keep(CUSTOMER_CLUSTERS, result.clusters)
     keep(SEGMENT_PERSONAS, result.personas)
-    # persona_ari / persona_nmi are empty without ground truth: keep them typed
-    keep(
-        CLUSTER_MODEL,
-        result.model_table.astype({"persona_ari": "float64", "persona_nmi": "float64"}),
-    )
+    keep(CLUSTER_MODEL, result.model_table)  # typed by model_row even without truth
     build.notes.extend(result.notes)
     build.notes.append(
         f"clustering: k = {result.model.k} ({result.model.chosen_by}), "
