@@ -53,6 +53,12 @@ SURVIVING_FIELDS: dict[str, str] = {
     "income_band": "most_recent",
 }
 ONLINE_CHANNELS = ("online", "app", "miniprogram", "marketplace")
+#: Trait -> the channel whose share of orders it is.
+CHANNEL_SHARES: dict[str, str] = {
+    "app_share": "app",
+    "miniprogram_share": "miniprogram",
+    "offline_share": "offline",
+}
 AGE_BANDS: tuple[tuple[int, str], ...] = (
     (18, "<18"),
     (25, "18-24"),
@@ -82,9 +88,11 @@ FAR_FUTURE = pd.Timestamp("9999-01-01")
 NULL_WITHOUT_SOURCE = (
     "occupation",
     "income_band",
+    "price_index",
     "top_category",
     "top_category_share",
     "top_brand",
+    "deal_event_share",
     "last_event_at",
     "campaign_response_rate",
     "preferred_contact_channel",
@@ -332,6 +340,7 @@ def order_traits(bought: pd.DataFrame, config: ProfileConfig) -> pd.DataFrame:
             "hour": local.dt.hour,
             "weekday": local.dt.dayofweek,
             "online": channel.isin(ONLINE_CHANNELS),
+            **{name: channel == value for name, value in CHANNEL_SHARES.items()},
             "weekend": local.dt.dayofweek >= 5,
             "discounted": bought.discount_amount.fillna(0) > 0,
         }
@@ -346,6 +355,7 @@ def order_traits(bought: pd.DataFrame, config: ProfileConfig) -> pd.DataFrame:
         online=("online", "sum"),
         discounted=("discounted", "sum"),
         weekend=("weekend", "sum"),
+        **{name: (name, "sum") for name in CHANNEL_SHARES},
     )
     per["monetary"] = per.monetary.round(2)
     per["aov"] = per.monetary / per.frequency
@@ -357,6 +367,7 @@ def order_traits(bought: pd.DataFrame, config: ProfileConfig) -> pd.DataFrame:
     per["online_share"] = per.online / per.orders
     per["discount_share"] = per.discounted / per.orders
     per["weekend_share"] = per.weekend / per.orders
+    per[list(CHANNEL_SHARES)] = per[list(CHANNEL_SHARES)].div(per.orders, axis=0)
     per["preferred_channel"] = _mode(orders, "channel")
     per["active_hour"] = _mode(orders, "hour")
     per["active_weekday"] = _mode(orders, "weekday")

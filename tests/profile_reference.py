@@ -7,6 +7,7 @@ expressions shows up as a difference.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import math
@@ -21,6 +22,14 @@ from segmint.traits.rfm import SEGMENT_GRID
 
 ONLINE = {"online", "app", "miniprogram", "marketplace"}
 RESPONDED = {"opened", "clicked", "converted"}
+# profile.deal_events by default: Segment's e-commerce coupon and promotion events
+DEAL_EVENTS = (
+    "Coupon Entered",
+    "Coupon Applied",
+    "Coupon Denied",
+    "Promotion Viewed",
+    "Promotion Clicked",
+)
 FAR = dt.datetime(9999, 1, 1)
 
 
@@ -68,6 +77,7 @@ def reference_profiles(
     offset_hours: float,
     source_priority: list[str],
     window_days: int = 30,
+    deal_events: tuple[str, ...] = DEAL_EVENTS,
 ) -> pd.DataFrame:
     """Every trait except the layer, one dict per customer, computed row by row."""
     ids = identity[identity["customer_id"].notna()][["source", "record_key", "customer_id"]]
@@ -91,6 +101,20 @@ def reference_profiles(
     for row in tables["order_items"].to_dict("records"):
         if row["order_id"] in owner:
             items[owner[row["order_id"]]].append(row)
+    # every priced line's within-category percent rank: strictly cheaper lines / (lines - 1)
+    prices: dict[str, list[float]] = defaultdict(list)
+    for lines in items.values():
+        for x in lines:
+            if _present(x["category"]) and _present(x["unit_price"]):
+                prices[x["category"]].append(float(x["unit_price"]))
+    for values in prices.values():
+        values.sort()
+
+    def percentile(category: str, price: float) -> float:
+        values = prices[category]
+        cheaper = bisect.bisect_left(values, price)
+        return cheaper / (len(values) - 1) if len(values) > 1 else 0.0
+
     events = _group(_until(attach("events"), "timestamp", as_of))
     tickets = _group(_until(attach("service_interactions"), "opened_at", as_of))
     answers = _group(_until(attach("survey_answers"), "answered_at", as_of))
@@ -177,6 +201,9 @@ def reference_profiles(
             ]
             n = len(os_)
             p["online_share"] = sum(c in ONLINE for c in channels) / n
+            p["app_share"] = sum(c == "app" for c in channels) / n
+            p["miniprogram_share"] = sum(c == "miniprogram" for c in channels) / n
+            p["offline_share"] = sum(c == "offline" for c in channels) / n
             p["preferred_channel"] = _mode(channels)
             p["discount_share"] = (
                 sum(_present(o["discount_amount"]) and float(o["discount_amount"]) > 0 for o in os_)
@@ -207,10 +234,20 @@ def reference_profiles(
                     if col == "category":
                         total = sum(float(x["amount"]) for x in lines)
                         p["top_category_share"] = best / total if total > 0 else None
+            priced = [
+                percentile(x["category"], float(x["unit_price"]))
+                for x in lines
+                if _present(x["category"]) and _present(x["unit_price"])
+            ]
+            p["price_index"] = statistics.mean(priced) if priced else None
         else:
             p.update(categories=0, brands=0)
         evs = events.get(cid, [])
         p["events_total"] = len(evs)
+        named = [e["event"] for e in evs if _present(e["event"])]
+        p["deal_event_share"] = (
+            sum(name in deal_events for name in named) / len(named) if named else None
+        )
         if evs:
             stamps = [_ts(e["timestamp"]) for e in evs]
             p["last_event_at"] = max(stamps)

@@ -75,6 +75,7 @@ def test_pandas_profile_and_tags_equal_segmints(company: Path) -> None:
 def test_the_pandas_version_restates_segmints_definitions() -> None:
     assert pandas_profile.SURVIVING_FIELDS == SURVIVING_FIELDS
     assert pandas_profile.ONLINE_CHANNELS == behaviour.ONLINE_CHANNELS
+    assert pandas_profile.CHANNEL_SHARES == behaviour.CHANNEL_SHARES
     assert pandas_profile.AGE_BANDS == profile.AGE_BANDS
     layers = [(x.name, x.top_share, x.rule) for x in LayerSettings().definitions]
     assert list(pandas_profile.LAYERS) == layers

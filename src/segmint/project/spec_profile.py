@@ -28,6 +28,14 @@ SURVIVING_FIELDS: dict[str, SurvivorshipRuleName] = {
     "occupation": "most_recent",
     "income_band": "most_recent",
 }
+# Segment's e-commerce spec names for coupon and promotion events.
+DEAL_EVENTS: tuple[str, ...] = (
+    "Coupon Entered",
+    "Coupon Applied",
+    "Coupon Denied",
+    "Promotion Viewed",
+    "Promotion Clicked",
+)
 
 
 class _Strict(BaseModel):
@@ -59,6 +67,12 @@ class ProfileSettings(_Strict):
     )
     window_days: int = Field(
         30, ge=1, le=365, description="Window for recent counts and their trend (this vs prior)."
+    )
+    deal_events: list[str] = Field(
+        default_factory=lambda: list(DEAL_EVENTS),
+        description="Event names (the events' `event` column) that show interest in deals; "
+        "deal_event_share is their share of a customer's named events. Default: Segment's "
+        "coupon and promotion events.",
     )
     incremental: bool = Field(
         True,

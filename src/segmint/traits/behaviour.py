@@ -8,12 +8,20 @@ incremental refresh relies on it); windowed counts live in `segmint.traits.windo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 import ibis.expr.types as ir
 
 from segmint.traits.basic import epoch_key
 
 ONLINE_CHANNELS = ("online", "app", "miniprogram", "marketplace")
+# Trait → the channel whose share of orders it is.
+CHANNEL_SHARES: dict[str, str] = {
+    "app_share": "app",
+    "miniprogram_share": "miniprogram",
+    "offline_share": "offline",
+}
 RESPONDED = ("opened", "clicked", "converted")
 
 
@@ -51,6 +59,7 @@ def order_history(bought: ir.Table, offset_hours: float) -> ir.Table:
         monetary=orders.amount.sum().round(2),
         _orders=orders.count(),
         _online=orders._channel.isin(ONLINE_CHANNELS).sum(),
+        **{f"_{name}": (orders._channel == ch).sum() for name, ch in CHANNEL_SHARES.items()},
         _discounted=orders._discounted.sum(),
         _weekend=orders._weekend.sum(),
         interpurchase_days_std=orders._gap_days.std(how="sample"),
@@ -65,13 +74,19 @@ def order_history(bought: ir.Table, offset_hours: float) -> ir.Table:
         # consecutive gaps telescope: their mean is the span over (orders - 1)
         interpurchase_days_mean=ibis.ifelse(per._orders > 1, span_days / (n - 1), ibis.null()),
         online_share=per._online.cast("float64") / n,
+        **{name: per[f"_{name}"].cast("float64") / n for name in CHANNEL_SHARES},
         discount_share=per._discounted.cast("float64") / n,
         weekend_share=per._weekend.cast("float64") / n,
     )
     channels = orders.group_by(["customer_id", "_channel"]).aggregate(n=orders.count())
     preferred = _top(channels, "_channel", channels.n).rename(preferred_channel="_channel")
     return per.left_join(preferred, "customer_id").drop(
-        "customer_id_right", "_orders", "_online", "_discounted", "_weekend"
+        "customer_id_right",
+        "_orders",
+        "_online",
+        "_discounted",
+        "_weekend",
+        *(f"_{name}" for name in CHANNEL_SHARES),
     )
 
 
@@ -114,13 +129,21 @@ def activity_clock(moments: ir.Table, offset_hours: float) -> ir.Table:
     return out
 
 
-def event_history(events: ir.Table) -> ir.Table:
-    """Per customer: events up to as-of and the latest one."""
-    return events.group_by("customer_id").aggregate(
+def event_history(events: ir.Table, deal_events: Sequence[str]) -> ir.Table:
+    """Per customer: events up to as-of, the latest one, and the share of named events
+    (those with an `event` name) that are deal events."""
+    named = events.event.notnull()
+    per = events.group_by("customer_id").aggregate(
         events_total=events.count(),
         last_event_at=events.timestamp.max(),
         _first_event_at=events.timestamp.min(),
+        _named=events.count(where=named),
+        _deals=events.count(where=named & events.event.isin(list(deal_events))),
     )
+    share = per._deals.cast("float64") / per._named.cast("float64")
+    return per.mutate(
+        deal_event_share=ibis.ifelse(per._named > 0, share, ibis.null("float64"))
+    ).drop("_named", "_deals")
 
 
 def service_history(tickets: ir.Table) -> ir.Table:

@@ -59,6 +59,13 @@ TRAITS: tuple[Trait, ...] = (
     _t("monetary", "float64", "value", "internal", "Total paid amount."),
     _t("aov", "float64", "value", "internal", "Average order value."),
     _t(
+        "price_index",
+        "float64",
+        "value",
+        "internal",
+        "Mean within-category price percentile of paid order lines (0 cheapest, 1 dearest).",
+    ),
+    _t(
         "monetary_365d",
         "float64",
         "value",
@@ -99,6 +106,15 @@ TRAITS: tuple[Trait, ...] = (
         "internal",
         "Share of orders online (web, app, mini-program, marketplace).",
     ),
+    _t("app_share", "float64", "behaviour", "internal", "Share of orders in the app."),
+    _t(
+        "miniprogram_share",
+        "float64",
+        "behaviour",
+        "internal",
+        "Share of orders in the mini-program.",
+    ),
+    _t("offline_share", "float64", "behaviour", "internal", "Share of orders offline (in store)."),
     _t("preferred_channel", "string", "behaviour", "internal", "Sales channel used most."),
     _t("discount_share", "float64", "behaviour", "internal", "Share of orders with a discount."),
     _t(
@@ -123,6 +139,13 @@ TRAITS: tuple[Trait, ...] = (
         "Local weekday with the most orders and events (0 = Monday).",
     ),
     _t("events_total", "int64", "engagement", "internal", "Behaviour events up to as-of."),
+    _t(
+        "deal_event_share",
+        "float64",
+        "engagement",
+        "internal",
+        "Share of named events that are deal events (profile.deal_events); null without any.",
+    ),
     _t("last_event_at", "timestamp", "engagement", "internal", "Latest behaviour event."),
     _t("interactions_recent", "int64", "engagement", "internal", "Events in the last window."),
     _t("interactions_prior", "int64", "engagement", "internal", "Events in the window before."),

@@ -4,8 +4,9 @@ Built in two steps so a refresh can be incremental:
 - `history_state` aggregates each customer's whole history up to the as-of time (survivorship,
   value, rhythm, preferences, service, NPS). For a customer whose records did not change and
   gained none up to the new as-of time these values stay the same.
-- `finalize` adds what moves with the as-of time for everyone: ages, recency, windowed counts
-  (from recent records only), RFM scores and value layers (ranks over the whole base).
+- `finalize` adds what moves with the as-of time or depends on the whole base, for everyone:
+  ages, recency, windowed counts (from recent records only) and the price index (from
+  `current_windows`), RFM scores and value layers (ranks over the whole base).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from segmint.traits.basic import customer_records, surviving_attributes
 from segmint.traits.catalog import PROFILE_COLUMNS, TRAITS
 from segmint.traits.city_tiers import city_tier_table
 from segmint.traits.layers import assign_layers
+from segmint.traits.relative import price_index
 from segmint.traits.rfm import is_paid, recency_days, score_rfm
 from segmint.traits.windows import window_counts
 
@@ -122,7 +124,7 @@ def history_state(
             parts.append((behaviour.item_preferences(items, bought), None))
     events = _until(inputs.with_ids("events", only), "timestamp", as_of)
     if events is not None:
-        parts.append((behaviour.event_history(events), "_first_event_at"))
+        parts.append((behaviour.event_history(events, settings.deal_events), "_first_event_at"))
         moments.append(events.select("customer_id", at=events.timestamp))
     tickets = _until(inputs.with_ids("service_interactions", only), "opened_at", as_of)
     if tickets is not None:
@@ -151,13 +153,19 @@ def _empty_state() -> ir.Table:
 def current_windows(
     inputs: ProfileInputs, as_of: dt.datetime, settings: ProfileSettings
 ) -> ir.Table | None:
-    """Windowed counts for every customer with recent activity."""
+    """What every run computes for everyone before `finalize`: windowed counts (customers
+    with recent activity) and the traits relative to the whole base (buyers of priced items).
+    """
     bought = paid_orders(inputs, as_of)
     if bought is None:
         return None
     events = _until(inputs.with_ids("events"), "timestamp", as_of)
     tickets = _until(inputs.with_ids("service_interactions"), "opened_at", as_of)
-    return window_counts(bought, events, tickets, as_of, settings.window_days)
+    windows = window_counts(bought, events, tickets, as_of, settings.window_days)
+    items = inputs.entities.get("order_items")
+    if items is None:
+        return windows
+    return behaviour.join_customers([windows, price_index(items, bought)])
 
 
 def finalize(
