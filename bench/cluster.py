@@ -10,8 +10,9 @@ planted groups, the columns of the default B2C feature set) written to a tempora
 file. Each side runs in its own process, timed from reading the table to the written result;
 peak RSS comes from the operating system (resource usage of the child):
 
-- `segmint`: `build_clustering` with the default settings (sample of 50,000, k scanned over
-  3–8 by silhouette / Calinski-Harabasz / GMM BIC, no bootstrap), then `customer_clusters`
+- `segmint`: `build_clustering` with the default settings (sample of 50,000 members, k
+  scanned over 3–8 by bootstrap stability (5 refits per k) / silhouette / Calinski-Harabasz /
+  GMM BIC, no bootstrap of the chosen k), then `customer_clusters`
   for every customer materialised inside DuckDB, and the persona cards.
 - `pandas-sklearn`: the whole table into pandas, the same transforms, StandardScaler,
   MiniBatchKMeans fit on all rows with segmint's chosen k only (no k scan), predict all.
@@ -50,6 +51,12 @@ NUMERIC = (
     "campaign_response_rate",
     "top_category_share",
     "campaign_touches",
+    "price_index",
+    "miniprogram_share",
+    "offline_share",
+    "deal_event_share",
+    "satisfaction_mean",
+    "nps_latest",
 )
 LOG = (
     "aov",
@@ -75,11 +82,17 @@ def synthesize(customers: int) -> pd.DataFrame:
             frame[column] = np.expm1(np.clip(4 + z[:, j], 0, 14)).round(2)
         elif column == "active_hour":
             frame[column] = np.clip(np.round(14 + 4 * z[:, j]), 0, 23).astype("int64")
+        elif column == "satisfaction_mean":
+            frame[column] = 1 + 4 / (1 + np.exp(-z[:, j]))
+        elif column == "nps_latest":
+            frame[column] = np.round(10 / (1 + np.exp(-z[:, j]))).astype("int64")
         else:
             frame[column] = 1 / (1 + np.exp(-z[:, j]))
     frame["frequency"] = np.maximum(frame["frequency"].round(), 1).astype("int64")
     frame["monetary"] = frame["aov"] * frame["frequency"]
     frame["is_b2b"] = group == 5
+    # nine in ten buyers have a CRM record: segmint fits on them (fit_on: members)
+    frame["customer_records"] = (rng.random(customers) < 0.9).astype("int64")
     return frame
 
 

@@ -189,3 +189,32 @@ def test_population_filters() -> None:
     assert ids("buyers") == ["a", "c"]
     assert ids("members") == ["a"]
     assert ids("all") == ["a", "b", "c", "d"]
+
+
+def test_fit_on_members_keeps_thin_records_out_of_the_fit_but_assigns_them() -> None:
+    members, truth = _blobs(3, 200, seed=2)
+    members["customer_records"] = 1
+    thin, _ = _blobs(1, 120, seed=9)  # a separate blob of buyers without a CRM record
+    thin["customer_id"] = [f"T{i:05d}" for i in range(len(thin))]
+    thin["customer_records"] = 0
+    frame = pd.concat([members, thin], ignore_index=True)
+    con = ibis.duckdb.connect()
+
+    def fit(fit_on: str) -> tuple[int, str, pd.DataFrame]:
+        settings = _settings(["a", "b", "c"], k_min=3, k_max=5, fit_on=fit_on)
+        result = build_clustering(ibis.memtable(frame), None, settings, execute=con.to_pandas)
+        row = result.model_table.iloc[0]
+        assert row["fitted_on"] == result.model.fitted_on
+        return result.model.k, result.model.fitted_on, con.to_pandas(result.clusters)
+
+    k, fitted_on, clusters = fit("members")
+    assert (k, fitted_on) == (3, "members")
+    assert len(clusters) == len(frame)  # the thin records are assigned all the same
+    got = clusters.set_index("customer_id").loc[members["customer_id"], "cluster"]
+    assert adjusted_rand_score(truth, got.to_numpy()) == pytest.approx(1.0)
+    k, fitted_on, clusters = fit("population")
+    assert (k, fitted_on) == (4, "population") and len(clusters) == len(frame)
+    # too few members in the sample: the whole population is fitted
+    few = _settings(["a", "b", "c"], k_min=3, k_max=5, min_fit_customers=1000)
+    result = build_clustering(ibis.memtable(frame), None, few, execute=con.to_pandas)
+    assert result.model.fitted_on == "population"

@@ -10,6 +10,8 @@ FeatureKind = Literal["numeric", "categorical"]
 Transform = Literal["none", "log1p", "rank", "cos24"]
 Fill = Literal["median", "zero"]
 Population = Literal["buyers", "members", "all"]
+FitOn = Literal["members", "population"]
+KRule = Literal["stability", "bic"]
 
 
 class _Strict(BaseModel):
@@ -51,10 +53,13 @@ def default_feature_sets() -> dict[str, list[ClusterFeature]]:
             _num("aov", "log1p"),
             _num("monetary_365d", "log1p"),
             _num("frequency", "log1p"),
+            _num("price_index"),  # premium or cheap within each category
             # behaviour
             _num("recency_days", "log1p"),
             _num("tenure_days", "log1p"),
             _num("online_share"),
+            _num("miniprogram_share"),
+            _num("offline_share"),
             _num("active_hour", "cos24"),
             _num("brands", "log1p"),
             _num("interpurchase_days_mean", "log1p"),  # buying rhythm
@@ -63,6 +68,9 @@ def default_feature_sets() -> dict[str, list[ClusterFeature]]:
             _num("campaign_response_rate"),
             _num("top_category_share"),
             _num("campaign_touches", "log1p"),
+            _num("deal_event_share"),
+            _num("satisfaction_mean"),
+            _num("nps_latest"),
             _cat("is_b2b"),
         ],
         "b2b": [
@@ -92,8 +100,35 @@ class ClusteringSettings(_Strict):
         description="buyers: customers with a paid order (others get no cluster); members: "
         "buyers with a customer (CRM) record; all: every profile row.",
     )
+    fit_on: FitOn = Field(
+        "members",
+        description="Customers the model is fitted on: members (the population's customers "
+        "with a CRM record, whose histories are fullest; the whole population when fewer "
+        "than `min_fit_customers` of them are in the sample) or population. Either way "
+        "every customer of the population is assigned.",
+    )
+    min_fit_customers: int = Field(
+        500,
+        ge=30,
+        description="fit_on members: fewest members in the sample to fit on them alone.",
+    )
     k_min: int = Field(3, ge=2, le=30, description="Smallest number of clusters tried.")
     k_max: int = Field(8, ge=2, le=30, description="Largest number of clusters tried.")
+    k_rule: KRule = Field(
+        "stability",
+        description="How k is chosen: stability (the k bootstrap refits reproduce best) or "
+        "bic (the lowest Gaussian-mixture BIC).",
+    )
+    scan_rounds: int = Field(
+        5, ge=2, le=50, description="Bootstrap refits per k for the stability criterion."
+    )
+    stability_tolerance: float = Field(
+        0.005,
+        ge=0,
+        le=0.5,
+        description="k_rule stability: k within this of the most stable k are near-ties, "
+        "decided by the lowest BIC.",
+    )
     sample_size: int = Field(
         50_000, ge=100, description="Customers pulled from the engine to fit on."
     )

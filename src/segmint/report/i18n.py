@@ -742,6 +742,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "k_method.silhouette": {"en": "silhouette", "zh": "轮廓系数"},
     "k_method.calinski_harabasz": {"en": "Calinski-Harabasz", "zh": "CH 指数"},
     "k_method.bic": {"en": "BIC", "zh": "BIC"},
+    "k_method.stability": {"en": "bootstrap stability", "zh": "自助法稳定性"},
     "k_method.fixed": {"en": "configuration", "zh": "配置指定"},
     "stability": {"en": "Stability", "zh": "稳定性"},
     "stability_note": {
@@ -773,6 +774,13 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "k": {"en": "k", "zh": "k"},
     "chosen": {"en": "chosen", "zh": "选定"},
+    "k_stability": {"en": "Stability", "zh": "稳定性"},
+    "k_stability_hint": {
+        "en": "Higher is better: mean ARI of bootstrap refits against the fit (0 to 1); the "
+        "most stable k decide, BIC breaks near-ties",
+        "zh": "越高越好：自助法重抽样拟合与原拟合的平均 ARI（0 到 1）；最稳定的 k 胜出，"
+        "相近时由 BIC 决定",
+    },
     "silhouette": {"en": "Silhouette", "zh": "轮廓系数"},
     "silhouette_hint": {
         "en": "Higher is better: members closer to their own cluster than to the next (−1 to 1)",

@@ -133,9 +133,13 @@ TRAIT_LABELS_ZH: dict[str, str] = {
     "top_category_share": "首选品类占比",
     "company_size": "企业规模",
     "interpurchase_days_mean": "平均购买间隔(天)",
+    "price_index": "价位指数",
+    "miniprogram_share": "小程序订单占比",
+    "offline_share": "门店订单占比",
+    "deal_event_share": "领券/促销互动占比",
 }
 #: Needs shown as bars (values that are shares of 0..1).
-SHARE_NEEDS: tuple[str, ...] = ("discount_share", "campaign_response_rate")
+SHARE_NEEDS: tuple[str, ...] = ("discount_share", "deal_event_share", "campaign_response_rate")
 
 
 def persona_rows(personas: pd.DataFrame) -> pd.DataFrame:
@@ -406,6 +410,7 @@ def _k_table(model: dict[str, Any], tr: Translate) -> Table:
                     sort=repr(k or 0.0),
                     tone="pass" if picked else None,
                 ),
+                num_cell(score.get("stability"), lambda v: fmt_num(v, 3)),
                 num_cell(score.get("silhouette"), lambda v: fmt_num(v, 3)),
                 num_cell(score.get("calinski_harabasz"), lambda v: fmt_num(v, 1)),
                 num_cell(score.get("bic"), lambda v: fmt_num(v, 0)),
@@ -414,6 +419,7 @@ def _k_table(model: dict[str, Any], tr: Translate) -> Table:
     return Table(
         columns=[
             Column(tr("k")),
+            Column(tr("k_stability"), numeric=True, title=tr("k_stability_hint")),
             Column(tr("silhouette"), numeric=True, title=tr("silhouette_hint")),
             Column(tr("calinski_harabasz"), numeric=True, title=tr("calinski_harabasz_hint")),
             Column(tr("bic"), numeric=True, title=tr("bic_hint")),

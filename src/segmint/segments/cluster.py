@@ -1,28 +1,40 @@
-"""Fit the clustering on a sample: k chosen by three criteria, then MiniBatchKMeans.
+"""Fit the clustering on a sample: k chosen by four criteria, then k-means.
 
-For every k in [k_min, k_max] the sample is clustered with MiniBatchKMeans and scored by
+For every k in [k_min, k_max] the sample is clustered with k-means and scored by
+- stability: `scan_rounds` refits on bootstrap resamples, each labelling the whole sample,
+  compared with the fit on the sample by the adjusted Rand index (mean; higher is better),
 - silhouette (on at most `silhouette_sample` rows; higher is better),
 - Calinski-Harabasz (on the whole sample; higher is better),
 - BIC of a full-covariance Gaussian mixture with the same k (reg_covar 0.05 in robust-z
   units, so the many ties of shares and one-hot columns cannot make a component collapse;
   lower is better).
-Rule (`chosen_by = "bic"`): the k with the lowest GMM BIC. Silhouette and
-Calinski-Harabasz vote too and are reported, but do not decide: they reward few, round,
-equally dense clusters, and on the generated companies (seeds 7 and 11, 1,500 customers)
-both peaked at 3–4 clusters while six personas were planted and BIC's minimum was at six.
-BIC is the one criterion of the three that weighs fit against the number of parameters.
-The scores of every k are kept for the model table and the report.
+Rule (`k_rule`, default "stability"): the k whose clusters a resample reproduces best
+(Ben-Hur, Elisseeff and Guyon 2002; Lange et al. 2004): a k that cuts a real group in two
+is cut differently from one resample to the next. Merging two groups can be just as stable
+(three separate blobs are reproduced as well by two clusters as by three), so every k
+within `stability_tolerance` (0.005) of the most stable one is a candidate and the lowest
+BIC among them decides. The tolerance was chosen on the generated companies: one standard
+error of the best k's mean (0.001-0.003 with five refits) let noise-level differences
+decide (10,000 customers, seed 11: 0.9937 for k = 5 against 0.9922 for the planted six),
+0.02 let BIC take k = 7 at 0.987 on seed 7. BIC was the rule before:
+on four generated companies (3,000 customers) its minimum moved between 6, 7 and 8 with
+the Gaussian mixtures' random starts (BIC differences of 3,000 between two starts of one
+k), while stability peaked at the planted six on three of them (0.98-0.99; 0.90-0.96 for
+k = 7 and 8). `k_rule: bic` keeps the old rule. Silhouette and Calinski-Harabasz vote and
+are reported, but do not decide: they reward few, round, equally dense clusters and
+peaked at 3-5 while six personas were planted.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import calinski_harabasz_score, silhouette_score
+from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, silhouette_score
 from sklearn.mixture import GaussianMixture
 
 from segmint.predict.ml.errors import ModelError
@@ -30,7 +42,9 @@ from segmint.segments.cluster_features import FittedFeature
 
 REG_COVAR = 0.05
 BIC_ROWS = 10_000  # Gaussian mixtures for BIC are fitted on at most this many sample rows
-CRITERIA = ("silhouette", "calinski_harabasz", "bic")
+# k whose stability is within this of the best are near-ties (see the module docstring)
+STABILITY_TOLERANCE = 0.005
+CRITERIA = ("stability", "silhouette", "calinski_harabasz", "bic")
 
 
 class ClusteringError(ModelError):
@@ -50,11 +64,15 @@ class KScores:
     calinski_harabasz: float
     bic: float
     inertia: float
+    stability: float = float("nan")  # mean bootstrap ARI (NaN: not measured)
+    stability_se: float = float("nan")  # its standard error over the refits
 
-    def to_json(self) -> dict[str, float]:
+    def to_json(self) -> dict[str, float | None]:
         """JSON-ready scores."""
         return {
             "k": self.k,
+            "stability": None if math.isnan(self.stability) else round(self.stability, 6),
+            "stability_se": None if math.isnan(self.stability_se) else round(self.stability_se, 6),
             "silhouette": round(self.silhouette, 6),
             "calinski_harabasz": round(self.calinski_harabasz, 4),
             "bic": round(self.bic, 4),
@@ -75,6 +93,7 @@ class ClusterModel:
     scores: list[KScores] = field(default_factory=list)
     sample_rows: int = 0
     population: str = "buyers"
+    fitted_on: str = "population"  # the sample's customers: "members" or "population"
     stability_ari: list[float] = field(default_factory=list)
 
     def column_names(self) -> list[str]:
@@ -90,6 +109,7 @@ class ClusterModel:
                 "chosen_by": self.chosen_by,
                 "votes": self.votes,
                 "population": self.population,
+                "fitted_on": self.fitted_on,
                 "sample_rows": self.sample_rows,
                 "features": [f.to_json() for f in self.features],
                 "centroids": self.centroids.round(8).tolist(),
@@ -110,9 +130,10 @@ class ClusterModel:
             k=int(doc["k"]),
             chosen_by=doc.get("chosen_by", "bic"),
             votes={str(k): int(v) for k, v in doc.get("votes", {}).items()},
-            scores=[KScores(**s) for s in doc.get("scores", [])],
+            scores=[_k_scores(s) for s in doc.get("scores", [])],
             sample_rows=int(doc.get("sample_rows", 0)),
             population=doc.get("population", "buyers"),
+            fitted_on=doc.get("fitted_on", "population"),
             stability_ari=[float(x) for x in doc.get("stability_ari", [])],
         )
 
@@ -147,12 +168,46 @@ def fit_kmeans(matrix: np.ndarray, k: int, seed: int) -> KMeans | MiniBatchKMean
     return kmeans(k, seed, len(matrix)).fit(matrix)
 
 
-def score_k(matrix: np.ndarray, k: int, seed: int, silhouette_rows: int) -> KScores:
-    """Silhouette, Calinski-Harabasz and GMM BIC of k clusters on the matrix."""
+def _k_scores(doc: dict[str, Any]) -> KScores:
+    stability, se = doc.get("stability"), doc.get("stability_se")
+    return KScores(
+        k=int(doc["k"]),
+        silhouette=float(doc["silhouette"]),
+        calinski_harabasz=float(doc["calinski_harabasz"]),
+        bic=float(doc["bic"]),
+        inertia=float(doc["inertia"]),
+        stability=float("nan") if stability is None else float(stability),
+        stability_se=float("nan") if se is None else float(se),
+    )
+
+
+def bootstrap_ari(
+    matrix: np.ndarray, labels: np.ndarray, k: int, rounds: int, seed: int
+) -> list[float]:
+    """ARI of each bootstrap refit's labelling of the sample against `labels`."""
+    rng = np.random.default_rng(seed)
+    out: list[float] = []
+    for b in range(rounds):
+        rows = rng.integers(0, len(matrix), len(matrix))
+        refit = fit_kmeans(matrix[rows], k, seed + 1 + b)
+        out.append(float(adjusted_rand_score(labels, refit.predict(matrix))))
+    return out
+
+
+def score_k(
+    matrix: np.ndarray, k: int, seed: int, silhouette_rows: int, scan_rounds: int = 0
+) -> KScores:
+    """Stability (`scan_rounds` bootstrap refits), silhouette, Calinski-Harabasz and GMM BIC
+    of k clusters on the matrix."""
     fitted = fit_kmeans(matrix, k, seed)
     labels = fitted.labels_
     if len(set(labels.tolist())) < 2:
-        return KScores(k, -1.0, 0.0, float("inf"), float(fitted.inertia_))
+        return KScores(k, -1.0, 0.0, float("inf"), float(fitted.inertia_), 0.0, 0.0)
+    stability = se = float("nan")
+    if scan_rounds:
+        aris = np.asarray(bootstrap_ari(matrix, labels, k, scan_rounds, seed))
+        stability = float(aris.mean())
+        se = float(aris.std(ddof=1) / math.sqrt(len(aris))) if len(aris) > 1 else 0.0
     rows = min(silhouette_rows, len(matrix))
     silhouette = float(
         silhouette_score(matrix, labels, sample_size=rows, random_state=seed)
@@ -167,17 +222,28 @@ def score_k(matrix: np.ndarray, k: int, seed: int, silhouette_rows: int) -> KSco
     gmm = GaussianMixture(
         k, covariance_type="full", reg_covar=REG_COVAR, random_state=seed, n_init=2
     ).fit(part)
-    return KScores(k, silhouette, ch, float(gmm.bic(part)), float(fitted.inertia_))
+    bic = float(gmm.bic(part))
+    return KScores(k, silhouette, ch, bic, float(fitted.inertia_), stability, se)
 
 
-def choose_k(scores: list[KScores]) -> tuple[int, dict[str, int]]:
-    """The chosen k (the BIC vote) and each criterion's vote (see the module docstring)."""
+def choose_k(
+    scores: list[KScores], rule: str = "stability", tolerance: float = STABILITY_TOLERANCE
+) -> tuple[int, dict[str, int]]:
+    """The chosen k (the vote of `rule`) and each criterion's vote (see the module
+    docstring). Without stability scores the rule falls back to BIC."""
     votes = {
         "silhouette": max(scores, key=lambda s: (s.silhouette, -s.k)).k,
         "calinski_harabasz": max(scores, key=lambda s: (s.calinski_harabasz, -s.k)).k,
         "bic": min(scores, key=lambda s: (s.bic, s.k)).k,
     }
-    return votes["bic"], votes
+    measured = [s for s in scores if not math.isnan(s.stability)]
+    if measured:
+        best = max(s.stability for s in measured)
+        stable = [s for s in measured if s.stability >= best - tolerance]
+        votes["stability"] = min(stable, key=lambda s: (s.bic, s.k)).k
+    if rule not in votes:
+        rule = "bic"
+    return votes[rule], votes
 
 
 def fit_cluster_model(
@@ -190,6 +256,9 @@ def fit_cluster_model(
     clip: float,
     silhouette_rows: int = 4000,
     population: str = "buyers",
+    k_rule: str = "stability",
+    scan_rounds: int = 0,
+    stability_tolerance: float = STABILITY_TOLERANCE,
 ) -> tuple[ClusterModel, np.ndarray]:
     """Scan k, fit the chosen k; the model and the sample's labels."""
     rows = len(matrix)
@@ -200,14 +269,16 @@ def fit_cluster_model(
         )
     if matrix.shape[1] == 0 or not np.isfinite(matrix).all():
         raise ClusteringError("clustering feature matrix is empty or has non-finite values")
-    scores = [score_k(matrix, k, seed, silhouette_rows) for k in range(k_min, k_max + 1)]
-    k, votes = choose_k(scores)
+    rounds = scan_rounds if k_rule == "stability" else 0
+    scores = [score_k(matrix, k, seed, silhouette_rows, rounds) for k in range(k_min, k_max + 1)]
+    k, votes = choose_k(scores, k_rule, stability_tolerance)
     main = fit_kmeans(matrix, k, seed)
     model = ClusterModel(
         features=features,
         centroids=np.asarray(main.cluster_centers_, dtype=float),
         clip=clip,
         k=k,
+        chosen_by=k_rule if k_rule in votes else "bic",
         votes=votes,
         scores=scores,
         sample_rows=rows,

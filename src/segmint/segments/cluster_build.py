@@ -17,11 +17,16 @@ import numpy as np
 import pandas as pd
 
 from segmint.project.spec_clustering import ClusteringSettings
-from segmint.segments.cluster import ClusteringError, ClusterModel, fit_cluster_model
+from segmint.segments.cluster import (
+    ClusteringError,
+    ClusterModel,
+    bootstrap_ari,
+    fit_cluster_model,
+)
 from segmint.segments.cluster_assign import assign_clusters, population_filter
 from segmint.segments.cluster_features import feature_matrix, fit_features
 from segmint.segments.personas import PersonaCard, cards_frame, persona_cards
-from segmint.segments.stability import bootstrap_ari, contingency, recovery_scores
+from segmint.segments.stability import contingency, recovery_scores
 
 Execute = Callable[[ir.Table], pd.DataFrame]
 CUSTOMER_CLUSTERS = "customer_clusters"
@@ -66,6 +71,27 @@ def sample_expr(table: ir.Table, columns: list[str], size: int, seed: int) -> ir
     )
 
 
+def fit_sample(
+    rows: ir.Table, columns: list[str], settings: ClusteringSettings, execute: Execute
+) -> tuple[pd.DataFrame, str]:
+    """The sample the model is fitted on, and what it was drawn from ("members" or
+    "population").
+
+    Customers known only from a store receipt or an app session have short, sparse
+    histories; fitted among the members they form a "thin data" cluster of every persona
+    instead of joining the behavioural ones. So by default the fit sees the members (the
+    population's buyers with a CRM record) and every customer is then assigned to the
+    nearest of their centroids. Too few members in the sample: the whole population.
+    """
+    if settings.fit_on == "members" and "customer_records" in rows.columns:
+        members = population_filter(rows, "members")
+        sample = execute(sample_expr(members, columns, settings.sample_size, settings.seed))
+        if len(sample) >= settings.min_fit_customers:
+            return sample.sort_values("customer_id").reset_index(drop=True), "members"
+    sample = execute(sample_expr(rows, columns, settings.sample_size, settings.seed))
+    return sample.sort_values("customer_id").reset_index(drop=True), "population"
+
+
 def build_clustering(
     profile: ir.Table,
     predictions: ir.Table | None,
@@ -88,8 +114,7 @@ def build_clustering(
         )
     rows = population_filter(table, settings.population)
     columns = sorted({s.column for s in specs})
-    sample = execute(sample_expr(rows, columns, settings.sample_size, settings.seed))
-    sample = sample.sort_values("customer_id").reset_index(drop=True)
+    sample, fitted_on = fit_sample(rows, columns, settings, execute)
     features = fit_features(sample, specs)
     matrix = feature_matrix(sample, features, settings.clip)
     model, labels = fit_cluster_model(
@@ -101,7 +126,11 @@ def build_clustering(
         clip=settings.clip,
         silhouette_rows=settings.silhouette_sample,
         population=settings.population,
+        k_rule=settings.k_rule,
+        scan_rounds=settings.scan_rounds,
+        stability_tolerance=settings.stability_tolerance,
     )
+    model.fitted_on = fitted_on
     if settings.bootstrap_rounds:
         model.stability_ari = bootstrap_ari(
             matrix, labels, model.k, settings.bootstrap_rounds, settings.seed
@@ -155,6 +184,7 @@ def model_row(result: ClusteringResult, settings: ClusteringSettings) -> pd.Data
                 "persona_ari": result.persona_ari,
                 "persona_nmi": result.persona_nmi,
                 "population": model.population,
+                "fitted_on": model.fitted_on,
                 "sample_rows": model.sample_rows,
                 "feature_set": settings.feature_set,
                 "features": json.dumps([f.to_json() for f in model.features], ensure_ascii=False),

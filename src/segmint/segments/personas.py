@@ -42,7 +42,10 @@ CARD_NUMERIC = (
     "recency_days",
     "tenure_days",
     "discount_share",
+    "price_index",
     "online_share",
+    "offline_share",
+    "deal_event_share",
     "campaign_response_rate",
     "service_contacts",
     "satisfaction_mean",
@@ -51,6 +54,8 @@ CARD_NUMERIC = (
 )
 NEEDS = (
     "discount_share",
+    "deal_event_share",
+    "price_index",
     "campaign_response_rate",
     "service_contacts",
     "satisfaction_mean",

@@ -1,7 +1,8 @@
 """How much to trust the clusters: bootstrap stability, and recovery of planted personas.
 
-Stability: refit on B bootstrap resamples of the sample, label the whole sample with each
-refit's centroids, and compare with the main fit by the adjusted Rand index (ARI).
+Stability (`segmint.segments.cluster.bootstrap_ari`, beside the k-means it refits): refit
+on B bootstrap resamples of the sample, label the whole sample with each refit's centroids,
+and compare with the main fit by the adjusted Rand index (ARI).
 
 Recovery (generated companies only): the contingency table of (cluster, planted persona) is
 counted in the engine; ARI and normalised mutual information come from that small table
@@ -19,23 +20,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sklearn.metrics import adjusted_rand_score
 
 from segmint.errors import SourceReadError
-from segmint.segments.cluster import fit_kmeans
-
-
-def bootstrap_ari(
-    matrix: np.ndarray, labels: np.ndarray, k: int, rounds: int, seed: int
-) -> list[float]:
-    """ARI of each bootstrap refit's labelling of the sample against `labels`."""
-    rng = np.random.default_rng(seed)
-    out: list[float] = []
-    for b in range(rounds):
-        rows = rng.integers(0, len(matrix), len(matrix))
-        refit = fit_kmeans(matrix[rows], k, seed + 1 + b)
-        out.append(float(adjusted_rand_score(labels, refit.predict(matrix))))
-    return out
 
 
 def _comb2(x: np.ndarray) -> float:
