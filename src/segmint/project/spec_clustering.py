@@ -53,7 +53,9 @@ def default_feature_sets() -> dict[str, list[ClusterFeature]]:
             _num("aov", "log1p"),
             _num("monetary_365d", "log1p"),
             _num("frequency", "log1p"),
-            _num("price_index"),  # premium or cheap within each category
+            # premium or cheap within each category, whatever the lifecycle: weighted up, it
+            # is what tells a lapsed buyer of one persona from another (docs/segments.md)
+            _num("price_index", weight=1.5),
             # behaviour
             _num("recency_days", "log1p"),
             _num("tenure_days", "log1p"),
