@@ -851,6 +851,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "channel.email": {"en": "e-mail", "zh": "邮件"},
     "channel.store": {"en": "store", "zh": "门店"},
     "channel.mini_program": {"en": "mini program", "zh": "小程序"},
+    "channel.miniprogram": {"en": "mini program", "zh": "小程序"},
+    # Persona needs (shares of 0..1)
+    "need.discount_share": {"en": "orders with a discount", "zh": "折扣订单占比"},
+    "need.deal_event_share": {"en": "coupon and promotion events", "zh": "领券/促销互动占比"},
+    "need.campaign_response_rate": {"en": "campaign response rate", "zh": "营销响应率"},
     # Rule segments and overlap
     "section_rule_segments": {"en": "Rule segments and overlap", "zh": "规则分群与重叠"},
     "rule_segments_missing": {
