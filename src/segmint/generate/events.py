@@ -24,7 +24,7 @@ from segmint.generate.catalog import Catalog
 from segmint.generate.crm import member_text
 from segmint.generate.hubs import HubRegistry
 from segmint.generate.ids import KIND_EVENT, id_key, uuid_text
-from segmint.generate.intent import Intent
+from segmint.generate.intent import APP, MINI, WEB, Intent, purchase_platform
 from segmint.generate.order_frames import order_ids
 from segmint.generate.orders import OFFLINE, Orders
 from segmint.generate.people import People, persona_param
@@ -40,7 +40,6 @@ from segmint.generate.vocab import (
     SHOP_URL,
 )
 
-WEB, APP, MINI = 0, 1, 2
 ID_BLOCK_BITS = 26  # messageIds: (block << 26) + row, one block per batch of persons
 BARGAIN = PERSONA_NAMES.index("bargain_hunter")
 PRODUCT_EVENTS = np.isin(
@@ -216,11 +215,11 @@ def events_frame(
     # order completions for web-shop orders (a tenth is lost by tracking)
     mine = np.isin(orders.person, persons)
     rows = np.flatnonzero(mine & (orders.channel != OFFLINE) & (rng.random(len(orders.t)) < 0.9))
-    o_plat = np.select([orders.channel[rows] == 1, orders.channel[rows] == 2], [APP, MINI], WEB)
+    o_plat = purchase_platform(orders.channel[rows], WEB)
     completions = _Expanded(
         person=orders.person[rows],
         t=orders.t[rows] + rng.integers(1, 30, len(rows)),
-        plat=o_plat.astype(np.int64),
+        plat=o_plat,
         identified=np.ones(len(rows), bool),
         kind=np.full(len(rows), ORDER_COMPLETED),
         topic=np.full(len(rows), -1, np.int64),

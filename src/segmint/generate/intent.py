@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from segmint.generate.arrays import F64, I64, Bool
+from segmint.generate.orders import OFFLINE
 from segmint.generate.people import People, persona_param
 from segmint.generate.seasons import DAY, Calendar
 
-WEB, APP, MINI = 0, 1, 2
-OFFLINE = 3  # index of "offline" in personas.CHANNELS
+WEB, APP, MINI = 0, 1, 2  # event platforms
 OFFLINE_INTENT = 0.8
 """Share of `intent_share` for store purchases (research online, purchase offline)."""
 
@@ -45,13 +45,19 @@ class Intent:
         return self.purchase_at > 0
 
 
+def purchase_platform(channel: I64, otherwise: I64 | int) -> I64:
+    """The event platform of an online sales channel (web shop, app, mini-program);
+    `otherwise` for store purchases."""
+    online = np.select([channel == 0, channel == 1, channel == 2], [WEB, APP, MINI], otherwise)
+    return online.astype(np.int64)
+
+
 def _platform(channel: I64, persona: I64, rng: np.random.Generator) -> I64:
     """Online purchases are researched where they are made; store ones on any platform."""
     mix = persona_param("platforms", persona).astype(float)
     cdf = np.cumsum(mix, axis=1)
     anywhere = (cdf < rng.random(len(channel))[:, None] * cdf[:, -1:]).sum(axis=1)
-    online = np.select([channel == 0, channel == 1, channel == 2], [WEB, APP, MINI], anywhere)
-    return online.astype(np.int64)
+    return purchase_platform(channel, anywhere)
 
 
 def draw_intent(

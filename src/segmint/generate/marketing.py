@@ -86,8 +86,8 @@ def consent_frame(
     all_at = all_reg + (rng.random(len(all_person)) * (cal.as_of - all_reg)).astype(np.int64)
     parting, parting_at, parting_channel = _parting_opt_outs(people, person, channel, cal, rng)
     if truth is not None:
-        kind = fmt.take(("unsubscribe",), np.zeros(len(parting), np.int64))
-        write_attrition(truth, person[parting], kind, parting_at, people.churned[person[parting]])
+        left = people.churned[person[parting]]
+        write_attrition(truth, "unsubscribe", person[parting], parting_at, left)
     n_out = int(out.sum()) + len(all_person) + len(parting)
     person = np.concatenate([person, person[out], all_person, person[parting]])
     channel = np.concatenate([channel, channel[out], np.full(len(all_person), 4), parting_channel])
@@ -202,13 +202,12 @@ def campaign_frame(
     funnel = persona_param("funnel", people.persona[person]).astype(float)
     cdf = np.cumsum(funnel, axis=1)
     response = (cdf < rng.random(n)[:, None] * cdf[:, -1:]).sum(axis=1)
-    left = people.churned[person]
-    fading = (left > 0) & (t >= left - FADING_DAYS * DAY)
+    fading = people.leaving_within(person, t, FADING_DAYS)
     ignored = fading & ENGAGED[response] & (rng.random(n) >= FADING_ENGAGEMENT)
     response = np.where(ignored, DELIVERED, response)
     if truth is not None:
-        kind = fmt.take(("ignored_campaign",), np.zeros(int(ignored.sum()), np.int64))
-        write_attrition(truth, person[ignored], kind, t[ignored], left[ignored])
+        left = people.churned[person[ignored]]
+        write_attrition(truth, "ignored_campaign", person[ignored], t[ignored], left)
     typo = (channel == EMAIL) & (rng.random(n) < 0.03)
     response = np.where(typo, BOUNCED, response)
     email = pc.if_else(pa.array(typo), people.email_typo.take(pa.array(person)), email)

@@ -115,6 +115,11 @@ class People:
         """Persons with a record in the CRM export."""
         return ~self.walk_in & ~self.orphan
 
+    def leaving_within(self, person: I64, t: I64, days: int) -> Bool:
+        """Rows (person, t) that fall within `days` before the person leaves (or after)."""
+        left = self.churned[person]
+        return (left > 0) & (t >= left - days * DAY)
+
     def phone_at(self, person: I64, t: I64) -> I64:
         """The number a person used at time t (the old one before a change)."""
         old = self.old_phone[person]

@@ -105,16 +105,15 @@ def tickets_frame(
     topic = (topic_cdf < rng.random(n)[:, None] * topic_cdf[:, -1:]).sum(axis=1)
     topic = np.where(parting, np.where(rng.random(n) < 0.5, COMPLAINT, QUALITY), topic)
     if truth is not None:
-        kind = fmt.take(("parting_complaint",), np.zeros(int(parting.sum()), np.int64))
-        write_attrition(truth, person[parting], kind, t[parting], people.churned[person[parting]])
+        left = people.churned[person[parting]]
+        write_attrition(truth, "parting_complaint", person[parting], t[parting], left)
     own = people.phone_at(person, t)
     phone = np.where(rng.random(n) < 0.03, swap_digits(own, rng), own)
     local = t + fmt.LOCAL_OFFSET
     closed = t + (rng.lognormal(np.log(6 * 3600), 1.2, n)).astype(np.int64)
     still_open = (rng.random(n) < 0.05) | (closed >= cal.as_of)
     mean = persona_param("satisfaction", persona).astype(float)
-    left = people.churned[person]
-    souring = (left > 0) & (t >= left - SOURING_DAYS * DAY)
+    souring = people.leaving_within(person, t, SOURING_DAYS)
     mean = np.where(souring, np.minimum(mean, SOURED_SATISFACTION), mean)
     mean = np.where(parting, PARTING_SATISFACTION, mean)
     score = np.clip(np.round(rng.normal(mean, 0.8)), 1, 5).astype(np.int64)
@@ -161,12 +160,11 @@ def survey_frame(
     email = pc.if_else(pa.array(fake), pa.scalar(PLACEHOLDER_EMAIL), email)
     hubs.hit(np.where(fake, placeholders.email, -1), person)
     mean = persona_param("nps", persona).astype(float)
-    left = people.churned[person]
-    souring = (left > 0) & (t >= left - SOURING_DAYS * DAY)
+    souring = people.leaving_within(person, t, SOURING_DAYS)
     mean = np.where(souring, np.minimum(mean, SOURED_NPS), mean)
     if truth is not None:
-        kind = fmt.take(("soured_nps",), np.zeros(int(souring.sum()), np.int64))
-        write_attrition(truth, person[souring], kind, t[souring], left[souring])
+        left = people.churned[person[souring]]
+        write_attrition(truth, "soured_nps", person[souring], t[souring], left)
     spread = np.where(persona == DORMANT, 2.0, 1.2)
     score = np.clip(np.round(rng.normal(mean, spread)), 0, 10).astype(np.int64)
     band = np.where(score <= 6, 0, np.where(score <= 8, 1, 2))

@@ -155,12 +155,12 @@ def write_intent(sink: CsvSink, intent: Intent) -> None:
 
 
 def write_attrition(
-    sink: CsvSink, person: np.ndarray, kind: pa.Array, at: np.ndarray, left_at: np.ndarray
+    sink: CsvSink, kind: str, person: np.ndarray, at: np.ndarray, left_at: np.ndarray
 ) -> None:
     """One row per planted attrition precursor: who, what (`kind`), when, and when they left."""
     sink.write_columns(
         person_ids(np.asarray(person, np.int64)),
-        kind,
+        fmt.take((kind,), np.zeros(len(person), np.int64)),
         fmt.ts_iso(np.asarray(at, np.int64)),
         fmt.ts_iso(np.asarray(left_at, np.int64)),
     )

@@ -18,11 +18,12 @@ error of the best k's mean (0.001-0.003 with five refits) let noise-level differ
 decide (10,000 customers, seed 11: 0.9937 for k = 5 against 0.9922 for the planted six),
 0.02 let BIC take k = 7 at 0.987 on seed 7. BIC was the rule before:
 on four generated companies (3,000 customers) its minimum moved between 6, 7 and 8 with
-the Gaussian mixtures' random starts (BIC differences of 3,000 between two starts of one
-k), while stability peaked at the planted six on three of them (0.98-0.99; 0.90-0.96 for
+the Gaussian mixtures' random starts (BIC differences of about 2,800 between two starts of
+one k), while stability peaked at the planted six on three of them (0.98-0.99; 0.87-0.96 for
 k = 7 and 8). `k_rule: bic` keeps the old rule. Silhouette and Calinski-Harabasz vote and
 are reported, but do not decide: they reward few, round, equally dense clusters and
-peaked at 3-5 while six personas were planted.
+peaked at 5-7 (silhouette) and 4-5 (Calinski-Harabasz) while six personas were
+planted.
 """
 
 from __future__ import annotations
@@ -182,32 +183,47 @@ def _k_scores(doc: dict[str, Any]) -> KScores:
 
 
 def bootstrap_ari(
-    matrix: np.ndarray, labels: np.ndarray, k: int, rounds: int, seed: int
+    matrix: np.ndarray, labels: np.ndarray, k: int, rounds: int, seed: int, first: int = 0
 ) -> list[float]:
-    """ARI of each bootstrap refit's labelling of the sample against `labels`."""
+    """ARI of each bootstrap refit's labelling of the sample against `labels`: rounds
+    `first` to `rounds - 1` of the seed's sequence (earlier rounds' resamples are drawn and
+    skipped, so a longer run extends a shorter one)."""
     rng = np.random.default_rng(seed)
     out: list[float] = []
     for b in range(rounds):
         rows = rng.integers(0, len(matrix), len(matrix))
+        if b < first:
+            continue
         refit = fit_kmeans(matrix[rows], k, seed + 1 + b)
         out.append(float(adjusted_rand_score(labels, refit.predict(matrix))))
     return out
 
 
+@dataclass
+class KFit:
+    """One k of the scan: its scores, its k-means fit and the scan's bootstrap ARIs."""
+
+    scores: KScores
+    fitted: KMeans | MiniBatchKMeans
+    refit_ari: list[float]
+
+
 def score_k(
     matrix: np.ndarray, k: int, seed: int, silhouette_rows: int, scan_rounds: int = 0
-) -> KScores:
+) -> KFit:
     """Stability (`scan_rounds` bootstrap refits), silhouette, Calinski-Harabasz and GMM BIC
     of k clusters on the matrix."""
     fitted = fit_kmeans(matrix, k, seed)
     labels = fitted.labels_
     if len(set(labels.tolist())) < 2:
-        return KScores(k, -1.0, 0.0, float("inf"), float(fitted.inertia_), 0.0, 0.0)
+        return KFit(
+            KScores(k, -1.0, 0.0, float("inf"), float(fitted.inertia_), 0.0, 0.0), fitted, []
+        )
     stability = se = float("nan")
-    if scan_rounds:
-        aris = np.asarray(bootstrap_ari(matrix, labels, k, scan_rounds, seed))
-        stability = float(aris.mean())
-        se = float(aris.std(ddof=1) / math.sqrt(len(aris))) if len(aris) > 1 else 0.0
+    aris = bootstrap_ari(matrix, labels, k, scan_rounds, seed)
+    if aris:
+        stability = float(np.mean(aris))
+        se = float(np.std(aris, ddof=1) / math.sqrt(len(aris))) if len(aris) > 1 else 0.0
     rows = min(silhouette_rows, len(matrix))
     silhouette = float(
         silhouette_score(matrix, labels, sample_size=rows, random_state=seed)
@@ -223,14 +239,15 @@ def score_k(
         k, covariance_type="full", reg_covar=REG_COVAR, random_state=seed, n_init=2
     ).fit(part)
     bic = float(gmm.bic(part))
-    return KScores(k, silhouette, ch, bic, float(fitted.inertia_), stability, se)
+    scores = KScores(k, silhouette, ch, bic, float(fitted.inertia_), stability, se)
+    return KFit(scores, fitted, aris)
 
 
 def choose_k(
     scores: list[KScores], rule: str = "stability", tolerance: float = STABILITY_TOLERANCE
-) -> tuple[int, dict[str, int]]:
-    """The chosen k (the vote of `rule`) and each criterion's vote (see the module
-    docstring). Without stability scores the rule falls back to BIC."""
+) -> tuple[int, str, dict[str, int]]:
+    """The chosen k, the rule that chose it (`rule`, or BIC without stability scores) and
+    each criterion's vote (see the module docstring)."""
     votes = {
         "silhouette": max(scores, key=lambda s: (s.silhouette, -s.k)).k,
         "calinski_harabasz": max(scores, key=lambda s: (s.calinski_harabasz, -s.k)).k,
@@ -243,7 +260,7 @@ def choose_k(
         votes["stability"] = min(stable, key=lambda s: (s.bic, s.k)).k
     if rule not in votes:
         rule = "bic"
-    return votes[rule], votes
+    return votes[rule], rule, votes
 
 
 def fit_cluster_model(
@@ -259,8 +276,13 @@ def fit_cluster_model(
     k_rule: str = "stability",
     scan_rounds: int = 0,
     stability_tolerance: float = STABILITY_TOLERANCE,
+    bootstrap_rounds: int = 0,
 ) -> tuple[ClusterModel, np.ndarray]:
-    """Scan k, fit the chosen k; the model and the sample's labels."""
+    """Scan k, keep the chosen k's fit; the model and the sample's labels.
+
+    `bootstrap_rounds` refits of the chosen k give `model.stability_ari`; the scan's refits
+    of that k are its first rounds (same resamples), so only the rest are fitted.
+    """
     rows = len(matrix)
     if rows < max(3 * k_max, 30):
         raise TooFewCustomersError(
@@ -270,21 +292,27 @@ def fit_cluster_model(
     if matrix.shape[1] == 0 or not np.isfinite(matrix).all():
         raise ClusteringError("clustering feature matrix is empty or has non-finite values")
     rounds = scan_rounds if k_rule == "stability" else 0
-    scores = [score_k(matrix, k, seed, silhouette_rows, rounds) for k in range(k_min, k_max + 1)]
-    k, votes = choose_k(scores, k_rule, stability_tolerance)
-    main = fit_kmeans(matrix, k, seed)
+    scan = {k: score_k(matrix, k, seed, silhouette_rows, rounds) for k in range(k_min, k_max + 1)}
+    scores = [fit.scores for fit in scan.values()]
+    k, chosen_by, votes = choose_k(scores, k_rule, stability_tolerance)
+    chosen = scan[k]
     model = ClusterModel(
         features=features,
-        centroids=np.asarray(main.cluster_centers_, dtype=float),
+        centroids=np.asarray(chosen.fitted.cluster_centers_, dtype=float),
         clip=clip,
         k=k,
-        chosen_by=k_rule if k_rule in votes else "bic",
+        chosen_by=chosen_by,
         votes=votes,
         scores=scores,
         sample_rows=rows,
         population=population,
     )
     model.centroids, labels = _ordered(model.centroids, matrix)
+    if bootstrap_rounds:
+        done = chosen.refit_ari[:bootstrap_rounds]
+        model.stability_ari = done + bootstrap_ari(
+            matrix, labels, k, bootstrap_rounds, seed, first=len(done)
+        )
     return model, labels
 
 

@@ -17,12 +17,7 @@ import numpy as np
 import pandas as pd
 
 from segmint.project.spec_clustering import ClusteringSettings
-from segmint.segments.cluster import (
-    ClusteringError,
-    ClusterModel,
-    bootstrap_ari,
-    fit_cluster_model,
-)
+from segmint.segments.cluster import ClusteringError, ClusterModel, fit_cluster_model
 from segmint.segments.cluster_assign import assign_clusters, population_filter
 from segmint.segments.cluster_features import feature_matrix, fit_features
 from segmint.segments.personas import PersonaCard, cards_frame, persona_cards
@@ -117,7 +112,7 @@ def build_clustering(
     sample, fitted_on = fit_sample(rows, columns, settings, execute)
     features = fit_features(sample, specs)
     matrix = feature_matrix(sample, features, settings.clip)
-    model, labels = fit_cluster_model(
+    model, _ = fit_cluster_model(
         matrix,
         features,
         k_min=settings.k_min,
@@ -129,12 +124,9 @@ def build_clustering(
         k_rule=settings.k_rule,
         scan_rounds=settings.scan_rounds,
         stability_tolerance=settings.stability_tolerance,
+        bootstrap_rounds=settings.bootstrap_rounds,
     )
     model.fitted_on = fitted_on
-    if settings.bootstrap_rounds:
-        model.stability_ari = bootstrap_ari(
-            matrix, labels, model.k, settings.bootstrap_rounds, settings.seed
-        )
     assigned = assign_clusters(table, model)
     cards = persona_cards(assigned, profile, model, execute, predictions)
     by_cluster = {c.cluster: c for c in cards}
