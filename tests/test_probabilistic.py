@@ -39,6 +39,9 @@ from segmint.identity.probabilistic import (
     ProbabilisticSettings,
     _one_substitution,
     _prepare,
+    _sample_bucket,
+    _sample_bucket_sql,
+    _training_rules,
     match_records,
 )
 
@@ -103,6 +106,54 @@ def test_preparation_drops_suffixes_unknown_gender_and_placeholder_phones() -> N
     assert prepared["city"].tolist()[:3] == ["上海", "上海", "广西"]
     assert prepared["phone"].isna().tolist() == [True, True, True, False]  # held by 3 > 2
     assert prepared["email"].tolist()[1:3] == ["a@b.cn", "a@b.cn"]  # held by 2: kept
+
+
+def _crowded_birth_dates(records: int = 600, dates: int = 3) -> pd.DataFrame:
+    """Records whose birth dates share a few days: the birth-date rule makes many pairs."""
+    return pd.DataFrame(
+        {
+            "unique_id": range(1, records + 1),
+            "component": range(1, records + 1),
+            "name": [f"名{i % 50}" for i in range(records)],
+            "gender": ["M"] * records,
+            "birth_date": pd.to_datetime(
+                [f"1990-01-{1 + i % dates:02d}" for i in range(records)]
+            ).date,
+            "phone": [f"+86139{i:08d}" for i in range(records)],
+            "email": pd.Series([None] * records, dtype="string"),
+            "city": ["上海"] * records,
+        }
+    )
+
+
+def _pairs(engine: Engine, rule: str) -> int:
+    sql = f"SELECT count(*) FROM cand l JOIN cand r ON l.unique_id < r.unique_id AND ({rule})"
+    return int(engine.con.con.execute(sql).fetchone()[0])
+
+
+def test_a_crowded_training_rule_is_thinned_to_about_the_cap_and_a_sparse_one_kept() -> None:
+    engine = memory_engine()
+    engine.materialize("cand", _crowded_birth_dates())
+    settings = dataclasses.replace(ProbabilisticSettings(), max_training_pairs=10_000)
+    (birth, birth_share), (phone, phone_share) = _training_rules(
+        engine, CUSTOMER_SPEC, settings, "cand"
+    )
+    whole = _pairs(engine, CUSTOMER_SPEC.training_rules[0])
+    assert whole == 3 * 200 * 199 // 2
+    assert 0.1 < birth_share < 0.25  # the cap over an estimate from a 2 % probe
+    assert 0.6 * 10_000 < _pairs(engine, birth) < 1.6 * 10_000
+    # Phones all differ in their last 8 digits: no pairs, the rule is trained on as written.
+    assert (phone, phone_share) == (CUSTOMER_SPEC.training_rules[1], 1.0)
+
+
+def test_the_sql_sample_bucket_is_the_expression_bucket() -> None:
+    engine = memory_engine()
+    ids = [0, 1, 2, 41, 2_147_483_646, 2_147_483_647, 9_000_000_000_123, -5]
+    table = engine.materialize("ids", pd.DataFrame({"unique_id": ids}))
+    expected = engine.to_pandas(table.select(b=_sample_bucket(table.unique_id, 42)))["b"]
+    sql = f"SELECT {_sample_bucket_sql('unique_id', 42)} AS b FROM ids"
+    got = [row[0] for row in engine.con.con.execute(sql).fetchall()]
+    assert got == expected.tolist()
 
 
 def test_every_bad_setting_and_missing_column_is_reported_at_once() -> None:
@@ -254,6 +305,14 @@ def test_spark_and_duckdb_learn_the_same_model_and_links(company: Path, tmp_path
     assert parameters(on_spark.model_json) == pytest.approx(parameters(on_duck.model_json))
     assert on_spark.pairs_scored == on_duck.pairs_scored
     assert on_duck.links_count > 0
+    # A thinned training rule keeps the same pairs on both engines (integer arithmetic).
+    crowded = _crowded_birth_dates()
+    duck.materialize("crowded", crowded)
+    spark.materialize("crowded", crowded)
+    small = dataclasses.replace(settings, max_training_pairs=10_000)
+    thinned = _training_rules(duck, CUSTOMER_SPEC, small, "crowded")
+    assert thinned == _training_rules(spark, CUSTOMER_SPEC, small, "crowded")
+    assert thinned[0][1] < 1
     for name in ("links", "review"):
         left = duck.to_pandas(duck.table(getattr(on_duck, name)))
         right = spark.to_pandas(spark.table(getattr(on_spark, name)))

@@ -80,11 +80,17 @@ def find_hubs(edges: ir.Table, settings: IdentitySettings) -> ir.Table:
     Each value gets one reason, the first that applies: deny-list, placeholder, too many
     member ids, too many partners.
     """
+    values = edges.group_by(["id_type", "id_value"]).aggregate(
+        records=edges.records.sum(), nodes=edges.count()
+    )
+    # A value on one node has at most one partner of each type, and every limit is at
+    # least 1, so only values shared by several nodes are paired (most are not).
+    shared = edges.semi_join(values.filter(values.nodes > 1), ["id_type", "id_value"])
     strong = edges.filter(edges.id_type.isin(list(STRONG_IDENTIFIERS)))
     strong = strong.select(
         node=strong.node, partner_type=strong.id_type, partner_value=strong.id_value
     )
-    pairs = edges.join(strong, "node").filter(lambda t: t.partner_type != t.id_type)
+    pairs = shared.join(strong, "node").filter(lambda t: t.partner_type != t.id_type)
     per_type = pairs.group_by(["id_type", "id_value", "partner_type"]).aggregate(
         n=lambda t: t.partner_value.nunique()
     )
@@ -92,7 +98,6 @@ def find_hubs(edges: ir.Table, settings: IdentitySettings) -> ir.Table:
         partners=per_type.n.max(),
         member_ids=per_type.n.max(where=per_type.partner_type == "member_id"),
     )
-    values = edges.group_by(["id_type", "id_value"]).aggregate(records=edges.records.sum())
     values = values.left_join(partners, ["id_type", "id_value"]).select(
         "id_type",
         "id_value",

@@ -20,7 +20,11 @@ Python.
   spec's strict rules find, over an assumed recall, over all pairs.
 * **m** (how often a level happens for true matches) is estimated by expectation
   maximisation over the spec's training rules, then floored at `min_m` so that no single
-  disagreement vetoes a match and no untrained level keeps Splink's generic default.
+  disagreement vetoes a match and no untrained level keeps Splink's generic default. A
+  training rule that would generate more than `max_training_pairs` pairs is thinned to about
+  that many: a pair is kept when its left record falls in a sample chosen by the same integer
+  arithmetic as the u sample, so matches and non-matches are thinned alike (a birth-date
+  block over a million customers is ~23M pairs, most of the stage's time before this).
 * **Prediction** scores the pairs the blocking rules generate, skipping pairs inside one
   `component` (already one customer). Pairs at or above `threshold` become links; pairs in
   [`review_low`, `threshold`) go to a clerical-review table with the compared values.
@@ -156,6 +160,8 @@ class ProbabilisticSettings:
     max_pairs: size of the cartesian sample u is counted on (records ≈ sqrt(2 * max_pairs)).
     seed: chooses the u sample.
     min_m: the smallest m probability any level keeps after training (see `_floor_m`).
+    max_training_pairs: a training rule generating more pairs than this is thinned to about
+        this many (see `_training_rule`).
     max_records_per_identifier: a phone or e-mail held by more records than this is a
         placeholder or a shared line (13800138000, a shop's number): it is compared as
         missing, so it neither links strangers nor blows up a blocking rule.
@@ -168,6 +174,7 @@ class ProbabilisticSettings:
     seed: int = 42
     min_m: float = 1e-3
     max_records_per_identifier: int = 20
+    max_training_pairs: float = 3e6
     em_convergence: float = 1e-4
     max_iterations: int = 25
 
@@ -191,6 +198,10 @@ class ProbabilisticSettings:
                 "max_records_per_identifier must be at least 2; "
                 f"got {self.max_records_per_identifier!r}"
             )
+        if self.max_training_pairs < 1000:
+            errors.append(
+                f"max_training_pairs must be at least 1000; got {self.max_training_pairs!r}"
+            )
         if self.max_iterations < 1:
             errors.append(f"max_iterations must be at least 1; got {self.max_iterations!r}")
         return errors
@@ -207,6 +218,7 @@ class ProbabilisticResult:
     links_count: int
     review_count: int
     u_sample_records: int = 0
+    training_shares: tuple[float, ...] = ()  # per training rule, the share of pairs EM saw
 
 
 # -- comparison levels per field kind ---------------------------------------------------------
@@ -524,6 +536,46 @@ def _sample_bucket(uid: ir.IntegerValue, seed: int) -> ir.IntegerValue:
     return x
 
 
+def _sample_bucket_sql(column: str, seed: int) -> str:
+    """`_sample_bucket` as SQL text for a Splink rule (BIGINT: Spark's int would wrap)."""
+    x = f"((abs(CAST({column} AS BIGINT)) % {_MODULUS} + {seed % _MODULUS + 1}) % {_MODULUS})"
+    for _ in range(3):
+        x = f"(({x} * {_MULTIPLIER}) % {_MODULUS})"
+    return x
+
+
+# The share of left records a training rule is first probed with to estimate its pairs.
+_PROBE_SHARE = 0.02
+
+
+def _thinned(rule: str, share: float, seed: int) -> str:
+    """`rule` keeping a pair only when its left record is in a `share` sample."""
+    cut = int(share * _MODULUS)
+    return f"({rule}) AND {_sample_bucket_sql(f'l.{UNIQUE_ID}', seed)} < {cut}"
+
+
+def _training_rules(
+    engine: Engine, spec: LinkageSpec, settings: ProbabilisticSettings, records_table: str
+) -> list[tuple[str, float]]:
+    """Each EM rule to train on, with the share of the spec rule's pairs it keeps.
+
+    A rule's pair count is estimated on a `_PROBE_SHARE` sample of left records; above
+    `max_training_pairs` the rule is thinned to about that many pairs, otherwise kept whole.
+    Each probe runs on a Splink API of its own: Splink caches blocked pairs by table name
+    per API, so on a shared one a probe would be counted again as the next rule's (or the
+    prediction's) pairs.
+    """
+    chosen = []
+    for rule in spec.training_rules:
+        probe = _thinned(rule, _PROBE_SHARE, settings.seed)
+        creator = build_settings(spec, settings, rules=(probe,), skip_components=False)
+        with _splink_api(engine, spec) as api:
+            estimated = _count_pairs(api, _linker(api, records_table, creator)) / _PROBE_SHARE
+        share = min(1.0, settings.max_training_pairs / estimated) if estimated else 1.0
+        chosen.append((rule, 1.0) if share >= 1 else (_thinned(rule, share, settings.seed), share))
+    return chosen
+
+
 def _estimate_u(
     engine: Engine,
     spec: LinkageSpec,
@@ -682,11 +734,12 @@ def _match_records(
             engine, spec, settings, table_name(prepared), records
         )
         model["additional_columns_to_retain"] = [COMPONENT, *carry]
+        training = _training_rules(engine, spec, settings, table_name(prepared))
         with _splink_api(engine, spec) as api:
             linker = _linker(api, table_name(prepared), model)
-            for rule in spec.training_rules:
+            for trained_on, _share in training:
                 linker.training.estimate_parameters_using_expectation_maximisation(
-                    _duckdb_rule(rule), estimate_without_term_frequencies=True
+                    _duckdb_rule(trained_on), estimate_without_term_frequencies=True
                 )
             trained = linker.misc.save_model_to_json()
             _floor_m(trained, settings.min_m)
@@ -708,6 +761,7 @@ def _match_records(
         links_count=int(engine.scalar(links.count())),
         review_count=int(engine.scalar(review.count())),
         u_sample_records=sample_records,
+        training_shares=tuple(share for _rule, share in training),
     )
 
 

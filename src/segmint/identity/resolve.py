@@ -269,6 +269,7 @@ def _probabilistic(
             review_low=settings.review_low,
             seed=settings.seed,
             max_pairs=settings.max_pairs,
+            max_training_pairs=settings.max_training_pairs,
         ),
         carry=(SOURCE, RECORD_KEY),
     )
@@ -276,9 +277,10 @@ def _probabilistic(
     result.tables[IDENTITY_REVIEW] = outcome.review
     result.review_pairs = int(outcome.review_count)
     result.model_json = outcome.model_json
+    shares = ", ".join(f"{share:.0%}" for share in outcome.training_shares)
     result.extra["probabilistic"] = (
         f"{outcome.pairs_scored} pairs scored, {outcome.links_count} links, "
-        f"{outcome.review_count} for review"
+        f"{outcome.review_count} for review; EM saw {shares} of its training rules' pairs"
     )
     model = engine.materialize(
         stage.name(IDENTITY_MODEL),
@@ -373,25 +375,22 @@ def resolve_identity(
         node_of = records.join(signatures.select("sig", "node"), "sig")
         record_labels = node_of.join(labels, "node").select("entity", SOURCE, RECORD_KEY, "label")
         labels = _probabilistic(stage, entity_tables, record_labels, links, labels, result)
-        # Every record once; anonymous and hub-only records keep a null label.
-        all_labels = stage.temp(
-            "id_record_labels",
-            records.left_join(signatures.select("sig", "node"), "sig")
-            .left_join(labels, "node")
-            .select("entity", SOURCE, RECORD_KEY, "label"),
-        )
 
         stage.progress("stable ids")
-        resolved = all_labels.filter(all_labels.label.notnull())
+        # Records of linked nodes; anonymous and hub-only records have no label and no id.
+        resolved = node_of.join(labels, "node").select(SOURCE, RECORD_KEY, "label")
         assigned, history = assign_ids(
-            resolved.select(SOURCE, RECORD_KEY, "label"), previous_map, run_id
+            resolved, previous_map, run_id, labels=labels.select("label")
         )
         assigned = stage.temp("id_assigned", assigned)
+        sig_ids = stage.temp(
+            "id_signature_ids",
+            signatures.join(labels, "node").join(assigned, "label").select("sig", "customer_id"),
+        )
+        # One join over the records: signature -> customer_id.
         identity = engine.materialize(
             stage.name(IDENTITY_MAP),
-            all_labels.left_join(assigned, "label").select(
-                "entity", SOURCE, RECORD_KEY, "customer_id"
-            ),
+            records.left_join(sig_ids, "sig").select("entity", SOURCE, RECORD_KEY, "customer_id"),
         )
         result.tables[IDENTITY_MAP] = table_name(identity)
         history = history.cast(HISTORY_SCHEMA)

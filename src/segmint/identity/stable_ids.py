@@ -38,15 +38,20 @@ def id_number(customer_id: ir.StringValue) -> ir.IntegerValue:
 
 
 def assign_ids(
-    record_labels: ir.Table, previous: ir.Table | None, run_id: str
+    record_labels: ir.Table,
+    previous: ir.Table | None,
+    run_id: str,
+    labels: ir.Table | None = None,
 ) -> tuple[ir.Table, ir.Table]:
     """(label → customer_id, id history rows of this run).
 
     `record_labels` has one row per record: source, record_key, label (this run's
     component). `previous` is the last published identity map (source, record_key,
-    customer_id) or None on the first run.
+    customer_id) or None on the first run. `labels` (column `label`), when given, is the
+    distinct labels of `record_labels` already at hand; on a first run it is then the only
+    input read, so the record-level expression is never computed.
     """
-    labels = record_labels.select("label").distinct()
+    labels = (record_labels if labels is None else labels).select("label").distinct()
     if previous is None:
         first = labels.mutate(
             customer_id=format_id(ibis.row_number().over(order_by=labels.label) + 1)

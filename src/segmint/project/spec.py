@@ -245,6 +245,12 @@ class ProbabilisticMatching(_Strict):
     max_pairs: int = Field(
         2_000_000, ge=1000, description="Record pairs sampled to estimate u probabilities."
     )
+    max_training_pairs: int = Field(
+        3_000_000,
+        ge=1000,
+        description="A training rule generating more pairs than this is thinned to about this "
+        "many for expectation maximisation (matches and non-matches alike).",
+    )
     min_records: int = Field(
         500,
         ge=2,
