@@ -357,8 +357,11 @@ def resolve_identity(
         hubs = engine.materialize(stage.name(IDENTITY_HUBS), find_hubs(edges, settings))
         result.tables[IDENTITY_HUBS] = table_name(hubs)
         usable = edges.anti_join(hubs, ["id_type", "id_value"])
-        ids = usable.select("id_type", "id_value").distinct()
-        ids = ids.mutate(idn=ibis.row_number().over(order_by=["id_type", "id_value"]))
+        # An identifier's number: its smallest node and its type. A node holds one value of
+        # each type, so this is unique, and a hash aggregate (no sort over 3M values).
+        ids = usable.group_by(["id_type", "id_value"]).aggregate(first=usable.node.min())
+        type_index = ibis.cases(*((ids.id_type == kind, i) for i, kind in enumerate(kinds)))
+        ids = ids.select("id_type", "id_value", idn=ids.first * len(kinds) + type_index)
         links = stage.temp(
             "id_links",
             usable.join(ids, ["id_type", "id_value"]).select("node", "idn", "id_type", "id_value"),
