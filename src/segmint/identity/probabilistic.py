@@ -174,7 +174,7 @@ class ProbabilisticSettings:
     seed: int = 42
     min_m: float = 1e-3
     max_records_per_identifier: int = 20
-    max_training_pairs: float = 3e6
+    max_training_pairs: float = 2e6
     em_convergence: float = 1e-4
     max_iterations: int = 25
 
@@ -509,7 +509,7 @@ def _prepare(source: ir.Table, spec: LinkageSpec, settings: ProbabilisticSetting
         if column in columns:
             continue
         value = source[column]
-        if value.type().is_string():
+        if column in kinds and value.type().is_string():
             value = value.strip().nullif("")
             if kinds.get(column) == "place":
                 value = value.re_replace(_PLACE_SUFFIX, "").nullif("")

@@ -64,7 +64,7 @@ class IdentityResult:
 
 
 def _records(engine: Engine, entity_tables: dict[str, str], kinds: list[str]) -> ir.Table:
-    """Every record of an entity that can carry identifiers, with its signature key."""
+    """Every record of an entity that can carry identifiers, with those identifiers."""
     parts = []
     for entity_name, physical in entity_tables.items():
         entity = ENTITIES[entity_name]
@@ -86,12 +86,28 @@ def _records(engine: Engine, entity_tables: dict[str, str], kinds: list[str]) ->
         )
     if not parts:
         raise IdentityError("no source maps an identifier column; nothing to unify")
-    records = ibis.union(*parts)
-    key: ir.StringValue = records[kinds[0]].fill_null("")
+    return ibis.union(*parts)
+
+
+def _signatures(records: ir.Table, kinds: list[str]) -> ir.Table:
+    """One row per distinct combination of identifiers (anonymous records have none), with
+    its text key `sig`, its record count and its node number (row number by `sig`, so the
+    numbering is the same on every engine). Grouping on the identifier columns and building
+    the text on the grouped rows keeps the string work off the 20M-record side."""
+    named = records.filter(ibis.or_(*(records[kind].notnull() for kind in kinds)))
+    grouped = named.group_by(kinds).aggregate(records=named.count())
+    key: ir.StringValue = grouped[kinds[0]].fill_null("")
     for kind in kinds[1:]:
-        key = key + _SEPARATOR + records[kind].fill_null("")
-    anonymous = ibis.and_(*(records[kind].isnull() for kind in kinds))
-    return records.mutate(sig=ibis.cases((anonymous, ibis.null("string")), else_=key))
+        key = key + _SEPARATOR + grouped[kind].fill_null("")
+    keyed = grouped.mutate(sig=key)
+    return keyed.mutate(node=ibis.row_number().over(order_by=keyed.sig))
+
+
+def _by_signature(records: ir.Table, per_signature: ir.Table, kinds: list[str]) -> ir.Table:
+    """Records joined to a per-signature table on their identifiers (NULL matches NULL);
+    anonymous records match nothing and keep NULLs on the left join."""
+    predicates = [records[kind].identical_to(per_signature[kind]) for kind in kinds]
+    return records.left_join(per_signature, predicates)
 
 
 def _edges(signatures: ir.Table, kinds: list[str]) -> ir.Table:
@@ -345,12 +361,7 @@ def resolve_identity(
     result = IdentityResult(tables={})
     try:
         records = stage.temp("id_records", _records(engine, entity_tables, kinds))
-        sig_rows = records.filter(records.sig.notnull())
-        signatures = sig_rows.group_by(["sig", *kinds]).aggregate(records=sig_rows.count())
-        signatures = stage.temp(
-            "id_signatures",
-            signatures.mutate(node=ibis.row_number().over(order_by=signatures.sig)),
-        )
+        signatures = stage.temp("id_signatures", _signatures(records, kinds))
         edges = stage.temp("id_edges", _edges(signatures, kinds))
         stage.progress("hubs")
 
@@ -375,7 +386,11 @@ def resolve_identity(
         splits = engine.materialize(stage.name(IDENTITY_SPLITS), split_table)
         result.tables[IDENTITY_SPLITS] = table_name(splits)
 
-        node_of = records.join(signatures.select("sig", "node"), "sig")
+        nodes = signatures.select(*kinds, sig_node=signatures.node)
+        node_of = _by_signature(records, nodes, kinds)
+        node_of = node_of.filter(node_of.sig_node.notnull()).select(
+            "entity", SOURCE, RECORD_KEY, node=node_of.sig_node
+        )
         record_labels = node_of.join(labels, "node").select("entity", SOURCE, RECORD_KEY, "label")
         labels = _probabilistic(stage, entity_tables, record_labels, links, labels, result)
 
@@ -388,12 +403,20 @@ def resolve_identity(
         assigned = stage.temp("id_assigned", assigned)
         sig_ids = stage.temp(
             "id_signature_ids",
-            signatures.join(labels, "node").join(assigned, "label").select("sig", "customer_id"),
+            signatures.join(labels, "node")
+            .join(assigned, "label")
+            .select(*kinds, sig_customer=assigned.customer_id),
         )
-        # One join over the records: signature -> customer_id.
+        # One join over the records: identifiers -> customer_id.
+        mapped = _by_signature(records, sig_ids, kinds)
         identity = engine.materialize(
             stage.name(IDENTITY_MAP),
-            records.left_join(sig_ids, "sig").select("entity", SOURCE, RECORD_KEY, "customer_id"),
+            mapped.select(
+                mapped.entity,
+                mapped[SOURCE],
+                mapped[RECORD_KEY],
+                customer_id=mapped.sig_customer,
+            ),
         )
         result.tables[IDENTITY_MAP] = table_name(identity)
         history = history.cast(HISTORY_SCHEMA)

@@ -246,7 +246,7 @@ class ProbabilisticMatching(_Strict):
         2_000_000, ge=1000, description="Record pairs sampled to estimate u probabilities."
     )
     max_training_pairs: int = Field(
-        3_000_000,
+        2_000_000,
         ge=1000,
         description="A training rule generating more pairs than this is thinned to about this "
         "many for expectation maximisation (matches and non-matches alike).",
