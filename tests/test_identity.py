@@ -146,6 +146,32 @@ def test_oversized_component_is_split_on_its_weakest_links(engine: Engine) -> No
     assert result.components_split == 1
 
 
+def test_a_split_keeps_anonymous_device_records_with_their_one_member(engine: Engine) -> None:
+    rows = [
+        # a shared phone (a store's walk-in number, below the hub limits) glues three members
+        {"member_id": "A", "phone": "+8613800005555", "device_id": "DEV-A"},
+        {"member_id": "B", "phone": "+8613800005555", "device_id": "DEV-B"},
+        {"member_id": "C", "phone": "+8613800005555"},
+        {"device_id": "DEV-A"},  # A's app events before login
+        {"device_id": "DEV-B"},
+        {"device_id": "DEV-SHARED"},  # events of a device both A and C logged in on
+        {"member_id": "A", "device_id": "DEV-SHARED"},
+        {"member_id": "C", "device_id": "DEV-SHARED"},
+    ]
+    _, ids = _resolve(
+        engine,
+        _records(rows),
+        identifiers=["member_id", "phone", "device_id"],
+        max_member_ids_per_customer=2,
+        rules={"device_id": {"max_partners": 4, "max_member_ids": 2}},
+    )
+    assert len({ids["crm-0"], ids["crm-1"], ids["crm-2"]}) == 3
+    assert _same(ids, "crm-0", "crm-3", "crm-6")
+    assert _same(ids, "crm-1", "crm-4")
+    # the shared device leads to two members: its anonymous events join neither
+    assert ids["crm-5"] not in {ids["crm-0"], ids["crm-2"]}
+
+
 def test_ids_are_stable_across_runs_and_merges_are_recorded(engine: Engine) -> None:
     first = _records(
         [

@@ -176,6 +176,48 @@ class _Stage:
             self.engine.drop(name)
 
 
+def _reattach(
+    stage: _Stage,
+    tag: str,
+    links: ir.Table,
+    inside: ir.Table,
+    sub_labels: ir.Table,
+    cut: list[str],
+) -> ir.Table:
+    """Parts left without any member id by a cut rejoin the one part their cut identifiers
+    lead to.
+
+    Cutting a whole identifier type also cuts the links that were never in doubt: a
+    device's anonymous events lose the member who logged in on it. A part holding no member
+    id whose cut identifiers all lead to parts of one member-holding part joins it; one
+    leading to two or more stays apart (that identifier is the glue being cut).
+    """
+    members = links.filter(links.id_type == "member_id").select("node").distinct()
+    parts = inside.select("node").join(sub_labels, "node").select("node", part=sub_labels.label)
+    holding = parts.semi_join(members, "node").select("part").distinct()
+    anchored = parts.semi_join(holding, "part")
+    orphans = parts.anti_join(holding, "part")
+    cut_links = links.filter(links.id_type.isin(cut)).select("node", "idn")
+    homes = cut_links.join(anchored, "node").select("idn", home=anchored.part).distinct()
+    reach = (
+        orphans.join(cut_links, "node")
+        .join(homes, "idn")
+        .select(part=orphans.part, home=homes.home)
+        .distinct()
+    )
+    single = reach.group_by("part").aggregate(home=reach.home.min(), homes=reach.count())
+    single = single.filter(single.homes == 1).select("part", "home")
+    moved = sub_labels.left_join(single, sub_labels.label == single.part)
+    return stage.temp(
+        f"{tag}_reattached",
+        moved.select(
+            node=moved.node,
+            label=ibis.coalesce(moved.home, moved.label),
+            changed=moved.changed,
+        ),
+    )
+
+
 def _split_oversized(
     stage: _Stage, links: ir.Table, labels: ir.Table
 ) -> tuple[ir.Table, ir.Table, int]:
@@ -196,6 +238,7 @@ def _split_oversized(
         inside = labels.semi_join(oversized, "label").select("node", old=labels.label)
         sub_links = links.semi_join(inside, "node").filter(links.id_type.notin(cut))
         sub_labels = stage.components(f"split_{weakest}", inside.select("node"), sub_links)
+        sub_labels = _reattach(stage, f"split_{weakest}", links, inside, sub_labels, cut)
         parts = (
             inside.join(sub_labels, "node")
             .group_by("old")
