@@ -161,7 +161,7 @@ class ProbabilisticSettings:
     seed: chooses the u sample.
     min_m: the smallest m probability any level keeps after training (see `_floor_m`).
     max_training_pairs: a training rule generating more pairs than this is thinned to about
-        this many (see `_training_rule`).
+        this many (see `_training_rules`).
     max_records_per_identifier: a phone or e-mail held by more records than this is a
         placeholder or a shared line (13800138000, a shop's number): it is compared as
         missing, so it neither links strangers nor blows up a blocking rule.
@@ -511,9 +511,9 @@ def _prepare(source: ir.Table, spec: LinkageSpec, settings: ProbabilisticSetting
         value = source[column]
         if column in kinds and value.type().is_string():
             value = value.strip().nullif("")
-            if kinds.get(column) == "place":
+            if kinds[column] == "place":
                 value = value.re_replace(_PLACE_SUFFIX, "").nullif("")
-            elif kinds.get(column) == "gender":
+            elif kinds[column] == "gender":
                 # Only M and F are evidence; U (unknown) and anything else compare as missing.
                 value = ibis.cases((value.upper().isin(["M", "F"]), value.upper()), else_=None)
         columns[column] = value

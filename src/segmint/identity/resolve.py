@@ -103,11 +103,13 @@ def _signatures(records: ir.Table, kinds: list[str]) -> ir.Table:
     return keyed.mutate(node=ibis.row_number().over(order_by=keyed.sig))
 
 
-def _by_signature(records: ir.Table, per_signature: ir.Table, kinds: list[str]) -> ir.Table:
+def _by_signature(
+    records: ir.Table, per_signature: ir.Table, kinds: list[str], how: str = "left"
+) -> ir.Table:
     """Records joined to a per-signature table on their identifiers (NULL matches NULL);
-    anonymous records match nothing and keep NULLs on the left join."""
+    anonymous records match nothing (NULLs on a left join, dropped on an inner one)."""
     predicates = [records[kind].identical_to(per_signature[kind]) for kind in kinds]
-    return records.left_join(per_signature, predicates)
+    return records.join(per_signature, predicates, how=how)
 
 
 def _edges(signatures: ir.Table, kinds: list[str]) -> ir.Table:
@@ -177,12 +179,7 @@ class _Stage:
 
 
 def _reattach(
-    stage: _Stage,
-    tag: str,
-    links: ir.Table,
-    inside: ir.Table,
-    sub_labels: ir.Table,
-    cut: list[str],
+    stage: _Stage, tag: str, links: ir.Table, sub_labels: ir.Table, cut: list[str]
 ) -> ir.Table:
     """Parts left without any member id by a cut rejoin the one part their cut identifiers
     lead to.
@@ -193,7 +190,7 @@ def _reattach(
     leading to two or more stays apart (that identifier is the glue being cut).
     """
     members = links.filter(links.id_type == "member_id").select("node").distinct()
-    parts = inside.select("node").join(sub_labels, "node").select("node", part=sub_labels.label)
+    parts = sub_labels.select("node", part=sub_labels.label)  # the split components' nodes
     holding = parts.semi_join(members, "node").select("part").distinct()
     anchored = parts.semi_join(holding, "part")
     orphans = parts.anti_join(holding, "part")
@@ -238,7 +235,7 @@ def _split_oversized(
         inside = labels.semi_join(oversized, "label").select("node", old=labels.label)
         sub_links = links.semi_join(inside, "node").filter(links.id_type.notin(cut))
         sub_labels = stage.components(f"split_{weakest}", inside.select("node"), sub_links)
-        sub_labels = _reattach(stage, f"split_{weakest}", links, inside, sub_labels, cut)
+        sub_labels = _reattach(stage, f"split_{weakest}", links, sub_labels, cut)
         parts = (
             inside.join(sub_labels, "node")
             .group_by("old")
@@ -430,10 +427,8 @@ def resolve_identity(
         result.tables[IDENTITY_SPLITS] = table_name(splits)
 
         nodes = signatures.select(*kinds, sig_node=signatures.node)
-        node_of = _by_signature(records, nodes, kinds)
-        node_of = node_of.filter(node_of.sig_node.notnull()).select(
-            "entity", SOURCE, RECORD_KEY, node=node_of.sig_node
-        )
+        node_of = _by_signature(records, nodes, kinds, how="inner")
+        node_of = node_of.select("entity", SOURCE, RECORD_KEY, node=node_of.sig_node)
         record_labels = node_of.join(labels, "node").select("entity", SOURCE, RECORD_KEY, "label")
         labels = _probabilistic(stage, entity_tables, record_labels, links, labels, result)
 
