@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +133,28 @@ def _coalesce(values: list[ir.Value], type_: str) -> ir.Value:
     return ibis.coalesce(*values)
 
 
+def _step_name(canonical: str, key: str) -> str:
+    return f"s__{canonical}__{key}"
+
+
+def _lookup(table: ir.Table, canonical: str) -> Callable[[str], ir.Value]:
+    """A parser step's view of `table`: its input text and its own earlier columns."""
+
+    def get(key: str) -> ir.Value:
+        return table[text_name(canonical) if key == "text" else _step_name(canonical, key)]
+
+    return get
+
+
+def _fence(table: ir.Table) -> ir.Table:
+    """`table`, kept as its own projection.
+
+    Ibis merges consecutive projections, inlining each column's expression wherever the
+    next one reads it; a non-deterministic column stops that.
+    """
+    return table.mutate(_fence=ibis.random())
+
+
 def _parsed_expression(
     raw: ir.Table, source: Source, entity: Entity, project: LoadedProject, as_of: dt.datetime
 ) -> tuple[ir.Table, list[str]]:
@@ -139,14 +162,15 @@ def _parsed_expression(
     quality = project.spec.quality
     offset = utc_offset_hours(source.timezone)
     mapped = [c.name for c in entity.columns if c.name in source.columns]
-    # Three steps, each over the previous one's named columns, keep the SQL linear in size:
-    # normalised text, then typed values, then the rules that judge them.
+    # Each step is one projection over the previous one's named columns, so that no value
+    # is computed twice: normalised text, the parsers' steps side by side, typed values, then
+    # the rules that judge them.
     texts = {}
     for name in mapped:
         mapping = source.mapping(name)
         text = normalise_text(raw[mapping.source])
         texts[text_name(name)] = text.substitute(mapping.values) if mapping.values else text
-    step = raw.mutate(**texts)
+    step = _fence(raw.mutate(**texts))
     parsers = {
         name: parse_column(
             step[text_name(name)],
@@ -158,15 +182,30 @@ def _parsed_expression(
         )
         for name in mapped
     }
+    scratch: list[str] = []
+    for index in range(max(len(p.steps) for p in parsers.values())):
+        columns: dict[str, ir.Value] = {}
+        for name, parser in parsers.items():
+            if index < len(parser.steps):
+                lookup = _lookup(step, name)
+                columns.update(
+                    {_step_name(name, k): v for k, v in parser.steps[index](lookup).items()}
+                )
+        scratch.extend(c for c in columns if c not in scratch)
+        step = _fence(step.mutate(**columns))
     step = step.mutate(
-        **{typed_name(n): p.value.cast(sql_type(entity.column(n))) for n, p in parsers.items()}
-    )
+        **{
+            typed_name(n): step[_step_name(n, "value")].cast(sql_type(entity.column(n)))
+            for n in parsers
+        }
+    ).drop(*scratch)
     step = step.mutate(
         **{
             f"_rule__{n}": p.rule(step[text_name(n)], step[typed_name(n)])
             for n, p in parsers.items()
         }
     )
+    step = _fence(step)
     nullable = [
         n
         for n in mapped
@@ -181,6 +220,7 @@ def _parsed_expression(
                 for n in nullable
             }
         )
+        step = _fence(step)
     field_rules = {f"_rule__{n}": step[f"_rule__{n}"] for n in mapped}
     originals = {n: raw[source.mapping(n).source] for n in mapped}
     rejecting = [name for name in mapped if name not in nullable]
@@ -194,7 +234,7 @@ def _parsed_expression(
         [ibis.cases((field_rules[f"_rule__{n}"].notnull(), originals[n])) for n in rejecting],
         "string",
     )
-    return step.mutate(_rule=first_rule, _field=first_field, _text=bad_text), mapped
+    return step.mutate(_rule=first_rule, _field=first_field, _text=bad_text).drop("_fence"), mapped
 
 
 def text_name(canonical: str) -> str:
@@ -253,21 +293,37 @@ def ingest_source(
     )
 
     # Exact duplicate rows, then repeated keys with different content, among valid rows.
+    # One table holds both verdicts, so the windows run once for the staged table, the
+    # quarantine and the statistics. The key window is split by "is a copy" so that the
+    # versions of a key are counted among distinct rows only.
     valid = parsed.filter(parsed._rule.isnull())
     by_content = ibis.window(group_by=content_columns, order_by=[FILE_COLUMN, LINE_COLUMN])
     valid = valid.mutate(_copy=ibis.row_number().over(by_content))
-    distinct = valid.filter(valid._copy == 0)
     newest_first = [ibis.desc(FILE_COLUMN), ibis.desc(LINE_COLUMN)]
     if entity.version_column and entity.version_column in mapped:
-        newest_first.insert(0, distinct[typed_name(entity.version_column)].desc(nulls_first=False))
+        newest_first.insert(0, valid[typed_name(entity.version_column)].desc(nulls_first=False))
     key_columns = [typed_name(k) for k in entity.primary_key]
-    by_key = ibis.window(group_by=key_columns, order_by=newest_first)
-    keyed = distinct.mutate(
-        _version=ibis.row_number().over(by_key),
-        _kept_line=distinct[LINE_COLUMN].first().over(by_key),
-        _key_rows=distinct[LINE_COLUMN].count().over(ibis.window(group_by=key_columns)),
+    is_copy = valid._copy > 0
+    key_groups = [*key_columns, is_copy]
+    by_key = ibis.window(group_by=key_groups, order_by=newest_first)
+    among_distinct = [
+        ("_version", ibis.row_number().over(by_key)),
+        ("_kept_line", valid[LINE_COLUMN].first().over(by_key)),
+        ("_key_rows", valid[LINE_COLUMN].count().over(ibis.window(group_by=key_groups))),
+    ]
+    judged_expr = valid.mutate(
+        **{name: ibis.cases((is_copy, ibis.null()), else_=value) for name, value in among_distinct}
+    ).select(
+        *raw.columns,
+        *(typed_name(n) for n in mapped),
+        "_copy",
+        *(name for name, _ in among_distinct),
     )
-    loaded_expr = keyed.filter(keyed._version == 0)
+    judged = engine.materialize(
+        engine.run_table(run_id, f"judged_{source.name}"), judged_expr, temporary=True
+    )
+    keyed = judged.filter(judged._copy == 0)
+    loaded_expr = judged.filter(judged._version == 0)
 
     typed_columns = []
     for column in entity.columns:
@@ -313,7 +369,7 @@ def ingest_source(
             _message(rejected._field, rejected._rule, rejected._text),
         ),
         quarantine_rows(
-            valid.filter(valid._copy > 0),
+            judged.filter(judged._copy > 0),
             ibis.literal("duplicate_row"),
             ibis.null(str),
             ibis.literal("exact copy of an earlier row (the first copy was loaded)"),
