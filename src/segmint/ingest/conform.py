@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from segmint.engine.engine import Engine
+from segmint.engine.engine import Engine, table_name
 from segmint.ingest.stage import SourceLoad
 from segmint.project.entities import ENTITIES
 
@@ -23,25 +23,37 @@ def conform_entities(engine: Engine, run_id: str, loads: list[SourceLoad]) -> di
     built: dict[str, str] = {}
     customers: ir.Table | None = None
     for entity in ENTITIES.values():
-        staged = [engine.table(load.staged_table) for load in loads if load.entity == entity.name]
+        staged = []
+        for load in loads:
+            if load.entity != entity.name:
+                continue
+            rows = load.staged
+            if entity.references_customers:
+                rows = rows.mutate(**{HAS_CUSTOMER: _known(rows, customers, load.mapped)})
+            staged.append(rows)
         if not staged:
             continue
-        union = staged[0] if len(staged) == 1 else ibis.union(*staged)
-        name = engine.run_table(run_id, entity.name)
-        if entity.references_customers:
-            if customers is None:
-                union = union.mutate(**{HAS_CUSTOMER: ibis.literal(False)})
-            else:
-                known = [
-                    union[f].isin(customers.filter(customers[f].notnull())[f]).fill_null(False)
-                    for f in _LINK_FIELDS
-                ]
-                flag = known[0]
-                for other in known[1:]:
-                    flag = flag | other
-                union = union.mutate(**{HAS_CUSTOMER: flag})
-        table = engine.materialize(name, union)
+        # Sources agree on types but not always on precision (timestamp vs timestamp(6)).
+        schema = staged[0].schema()
+        union = (
+            ibis.union(*(rows.cast(schema) for rows in staged)) if len(staged) > 1 else staged[0]
+        )
+        table = engine.materialize(engine.run_table(run_id, entity.name), union)
         if entity.name == "customers":
             customers = table
-        built[entity.name] = name
+        built[entity.name] = table_name(table)
     return built
+
+
+def _known(rows: ir.Table, customers: ir.Table | None, mapped: tuple[str, ...]) -> ir.BooleanValue:
+    """Whether one of the identifiers the source fills matches a customer record."""
+    fields = [f for f in _LINK_FIELDS if f in mapped]
+    if customers is None or not fields:
+        return ibis.literal(False)
+    known = [
+        rows[f].isin(customers.filter(customers[f].notnull())[f]).fill_null(False) for f in fields
+    ]
+    flag = known[0]
+    for other in known[1:]:
+        flag = flag | other
+    return flag

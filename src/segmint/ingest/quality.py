@@ -67,13 +67,14 @@ def assess_quality(
                     "validity_passed": validity_passed,
                 }
             )
-        staged = engine.table(load.staged_table)
         quarantine = engine.table(load.quarantine_table)
         rules = engine.to_pandas(quarantine.group_by("rule").aggregate(rows=quarantine.count()))
         by_rule = dict(zip(rules["rule"], rules["rows"], strict=True))
         newest = None
+        conformed = engine.table(engine.run_table(run_id, load.entity))
         if entity.time_column:
-            newest = engine.scalar(staged[entity.time_column].max())
+            mine = conformed.filter(conformed.source == load.source)
+            newest = engine.scalar(mine[entity.time_column].max())
         newest_ts = None if newest is None or pd.isna(newest) else pd.Timestamp(newest)
         # Records up to the future tolerance past as-of count as fresh, not "-0.1 h old".
         freshness_hours = (
@@ -86,7 +87,6 @@ def assess_quality(
         )
         orphans = 0
         if entity.references_customers:
-            conformed = engine.table(engine.run_table(run_id, load.entity))
             orphans = int(
                 engine.scalar(
                     conformed.filter(

@@ -59,7 +59,8 @@ class SourceLoad:
     rows_read: int
     rows_loaded: int
     rows_quarantined: int
-    staged_table: str
+    staged: ir.Table  # the loaded rows in the entity's columns, as an expression
+    mapped: tuple[str, ...]  # the entity columns the source fills
     quarantine_table: str
     field_stats: pd.DataFrame  # field, rows, present, invalid, repeated_keys
 
@@ -234,7 +235,8 @@ def _parsed_expression(
         [ibis.cases((field_rules[f"_rule__{n}"].notnull(), originals[n])) for n in rejecting],
         "string",
     )
-    return step.mutate(_rule=first_rule, _field=first_field, _text=bad_text).drop("_fence"), mapped
+    judged = step.mutate(_rule=first_rule, _field=first_field, _text=bad_text)
+    return judged.drop("_fence", *texts), mapped
 
 
 def text_name(canonical: str) -> str:
@@ -293,37 +295,47 @@ def ingest_source(
     )
 
     # Exact duplicate rows, then repeated keys with different content, among valid rows.
-    # One table holds both verdicts, so the windows run once for the staged table, the
-    # quarantine and the statistics. The key window is split by "is a copy" so that the
-    # versions of a key are counted among distinct rows only.
-    valid = parsed.filter(parsed._rule.isnull())
-    by_content = ibis.window(group_by=content_columns, order_by=[FILE_COLUMN, LINE_COLUMN])
-    valid = valid.mutate(_copy=ibis.row_number().over(by_content))
-    newest_first = [ibis.desc(FILE_COLUMN), ibis.desc(LINE_COLUMN)]
-    if entity.version_column and entity.version_column in mapped:
-        newest_first.insert(0, valid[typed_name(entity.version_column)].desc(nulls_first=False))
+    # The windows run once, over a narrow projection (sorting the whole parsed row costs
+    # more than the windows themselves), into `marks`: one row per valid row. The key window
+    # is split by "is a copy" so that the versions of a key are counted among distinct rows.
+    position = [FILE_COLUMN, LINE_COLUMN]
     key_columns = [typed_name(k) for k in entity.primary_key]
-    is_copy = valid._copy > 0
+    version = (
+        [typed_name(entity.version_column)]
+        if entity.version_column and entity.version_column in mapped
+        else []
+    )
+    valid = parsed.filter(parsed._rule.isnull())
+    narrow = valid.select(*position, *key_columns, *version, *content_columns)
+    narrow = narrow.mutate(
+        _copy=ibis.row_number().over(ibis.window(group_by=content_columns, order_by=position))
+    )
+    newest_first = [ibis.desc(FILE_COLUMN), ibis.desc(LINE_COLUMN)]
+    if version:
+        newest_first.insert(0, narrow[version[0]].desc(nulls_first=False))
+    is_copy = narrow._copy > 0
     key_groups = [*key_columns, is_copy]
     by_key = ibis.window(group_by=key_groups, order_by=newest_first)
-    among_distinct = [
-        ("_version", ibis.row_number().over(by_key)),
-        ("_kept_line", valid[LINE_COLUMN].first().over(by_key)),
-        ("_key_rows", valid[LINE_COLUMN].count().over(ibis.window(group_by=key_groups))),
-    ]
-    judged_expr = valid.mutate(
-        **{name: ibis.cases((is_copy, ibis.null()), else_=value) for name, value in among_distinct}
-    ).select(
-        *raw.columns,
-        *(typed_name(n) for n in mapped),
-        "_copy",
-        *(name for name, _ in among_distinct),
+    among_distinct = {
+        "_version": ibis.row_number().over(by_key),
+        "_kept_line": narrow[LINE_COLUMN].first().over(by_key),
+        "_key_rows": narrow[LINE_COLUMN].count().over(ibis.window(group_by=key_groups)),
+    }
+    marks = engine.materialize(
+        engine.run_table(run_id, f"marks_{source.name}"),
+        narrow.select(
+            *position,
+            "_copy",
+            **{k: ibis.cases((is_copy, ibis.null()), else_=v) for k, v in among_distinct.items()},
+        ),
+        temporary=True,
     )
-    judged = engine.materialize(
-        engine.run_table(run_id, f"judged_{source.name}"), judged_expr, temporary=True
-    )
-    keyed = judged.filter(judged._copy == 0)
-    loaded_expr = judged.filter(judged._version == 0)
+    # Copies and outdated versions are few: the loaded rows are the valid rows without them.
+    dropped = marks.filter((marks._copy > 0) | (marks._version > 0))
+    loaded_expr = valid.anti_join(dropped, position)
+    copies = valid.semi_join(dropped.filter(dropped._copy > 0), position)
+    outdated = dropped.filter(dropped._version > 0).select(*position, "_kept_line")
+    superseded = valid.join(outdated, position)
 
     typed_columns = []
     for column in entity.columns:
@@ -331,16 +343,13 @@ def ingest_source(
             typed_columns.append(loaded_expr[typed_name(column.name)].name(column.name))
         else:
             typed_columns.append(ibis.null(sql_type(column)).name(column.name))
-    staged = engine.materialize(
-        engine.run_table(run_id, f"stg_{source.name}"),
-        loaded_expr.select(
-            ibis.literal(source.name).name(SOURCE),
-            _record_key(loaded_expr, entity).name(RECORD_KEY),
-            *typed_columns,
-            loaded_expr[FILE_COLUMN],
-            loaded_expr[LINE_COLUMN],
-        ),
-        temporary=True,
+    # Not materialised: conform writes every source of an entity into one table.
+    staged = loaded_expr.select(
+        ibis.literal(source.name).name(SOURCE),
+        _record_key(loaded_expr, entity).name(RECORD_KEY),
+        *typed_columns,
+        loaded_expr[FILE_COLUMN],
+        loaded_expr[LINE_COLUMN],
     )
 
     def quarantine_rows(
@@ -359,7 +368,7 @@ def ingest_source(
         )
 
     rejected = parsed.filter(parsed._rule.notnull())
-    key_text = _record_key(keyed, entity)
+    key_text = _record_key(superseded, entity)
     key_label = ibis.literal(", ".join(entity.primary_key))
     pieces = [
         quarantine_rows(
@@ -369,20 +378,20 @@ def ingest_source(
             _message(rejected._field, rejected._rule, rejected._text),
         ),
         quarantine_rows(
-            judged.filter(judged._copy > 0),
+            copies,
             ibis.literal("duplicate_row"),
             ibis.null(str),
             ibis.literal("exact copy of an earlier row (the first copy was loaded)"),
         ),
         quarantine_rows(
-            keyed.filter(keyed._version > 0),
+            superseded,
             ibis.literal("key_conflict"),
             key_label,
             key_label
             + " '"
             + key_text
             + "' repeated with different content; line "
-            + keyed._kept_line.cast("string")
+            + superseded._kept_line.cast("string")
             + " was loaded",
         ),
     ]
@@ -414,7 +423,8 @@ def ingest_source(
             f"source {source.name}: conservation broken: read {rows_read} rows but loaded "
             f"{rows_loaded} and quarantined {rows_quarantined}"
         )
-    stats = _field_stats(engine, parsed, keyed, mapped, entity, len(malformed))
+    repeated = marks.filter((marks._copy == 0) & (marks._key_rows > 1)).count()
+    stats = _field_stats(engine, parsed, repeated, mapped, entity, len(malformed))
     return SourceLoad(
         source=source.name,
         entity=entity.name,
@@ -422,7 +432,8 @@ def ingest_source(
         rows_read=rows_read,
         rows_loaded=rows_loaded,
         rows_quarantined=rows_quarantined,
-        staged_table=table_name(staged),
+        staged=staged,
+        mapped=tuple(mapped),
         quarantine_table=table_name(quarantine),
         field_stats=stats,
     )
@@ -431,7 +442,7 @@ def ingest_source(
 def _field_stats(
     engine: Engine,
     parsed: ir.Table,
-    keyed: ir.Table,
+    repeated_keys: ir.IntegerScalar,
     mapped: list[str],
     entity: Entity,
     malformed: int,
@@ -447,7 +458,7 @@ def _field_stats(
         ).sum()
         metrics[f"invalid__{name}"] = parsed[f"_rule__{name}"].notnull().sum()
     row = engine.to_pandas(parsed.aggregate(**metrics)).iloc[0]
-    repeated = engine.scalar(keyed.filter(keyed._key_rows > 1).count())
+    repeated = engine.scalar(repeated_keys)
     rows = int(row["rows"]) + malformed
     records = []
     for name in mapped:
