@@ -295,8 +295,9 @@ def ingest_source(
     )
 
     # Exact duplicate rows, then repeated keys with different content, among valid rows.
-    # The windows run once, over a narrow projection (sorting the whole parsed row costs
-    # more than the windows themselves), into `marks`: one row per valid row. The key window
+    # Exact copies share their key too, so only rows whose key is repeated can be either:
+    # the windows run on those alone (a few percent), over a narrow projection, into
+    # `marks`. Key columns are required, so valid rows never have a null key. The key window
     # is split by "is a copy" so that the versions of a key are counted among distinct rows.
     position = [FILE_COLUMN, LINE_COLUMN]
     key_columns = [typed_name(k) for k in entity.primary_key]
@@ -306,7 +307,10 @@ def ingest_source(
         else []
     )
     valid = parsed.filter(parsed._rule.isnull())
-    narrow = valid.select(*position, *key_columns, *version, *content_columns)
+    by_key_count = valid.group_by(key_columns).aggregate(_rows=ibis._.count())
+    repeated_keys = by_key_count.filter(by_key_count._rows > 1).select(*key_columns)
+    narrow = valid.semi_join(repeated_keys, key_columns)
+    narrow = narrow.select(*position, *key_columns, *version, *content_columns)
     narrow = narrow.mutate(
         _copy=ibis.row_number().over(ibis.window(group_by=content_columns, order_by=position))
     )
