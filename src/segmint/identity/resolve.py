@@ -400,7 +400,7 @@ def resolve_identity(
     kinds: list[str] = list(settings.identifiers)
     result = IdentityResult(tables={})
     try:
-        records = stage.temp("id_records", _records(engine, entity_tables, kinds))
+        records = _records(engine, entity_tables, kinds)
         signatures = stage.temp("id_signatures", _signatures(records, kinds))
         edges = stage.temp("id_edges", _edges(signatures, kinds))
         stage.progress("hubs")
