@@ -8,9 +8,10 @@ from collections.abc import Callable
 import ibis
 import ibis.expr.types as ir
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from segmint.identity.normalize import half_width
 from segmint.ingest.parse import normalise_phone, normalise_text, parse_column
 from segmint.project.entities import CUSTOMERS, ORDERS
 
@@ -228,3 +229,28 @@ def test_text_normalisation_is_idempotent(texts: list[str]) -> None:
     once = evaluate(texts, normalise_text)
     twice = evaluate([None if v is None else v for v in once], normalise_text)
     assert once == twice
+
+
+_EDGES = " \t\n\r\x0b\x0c\u3000\x01ａＺ１"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example([("", "abc", "\u3000"), ("\u3000", "x", ""), ("", "abc", "\x0b"), ("\x01", "a", "")])
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet=_EDGES, max_size=3),
+            st.text(max_size=8),
+            st.text(alphabet=_EDGES, max_size=3),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_text_normalisation_matches_half_width_then_strip(
+    parts: list[tuple[str, str, str]],
+) -> None:
+    """The cheap "does it need trimming" test never skips text that needs it."""
+    texts = [head + body + tail for head, body, tail in parts]
+    expected = [half_width(t).strip(" \t\n\r\x0b\x0c") or None for t in texts]
+    assert evaluate(texts, normalise_text) == expected
