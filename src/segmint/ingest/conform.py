@@ -14,7 +14,7 @@ _LINK_FIELDS = ("member_id", "phone", "email", "device_id", "wechat_openid")
 
 
 def conform_entities(engine: Engine, run_id: str, loads: list[SourceLoad]) -> dict[str, str]:
-    """Union the staged tables of each entity; returns entity name -> run table name.
+    """Union the loaded rows of each entity's sources; returns entity name -> run table name.
 
     Rows of entities that reference customers get `has_customer_record`: true when one of
     their identifiers (member id, phone, e-mail, device, WeChat id) matches a customer

@@ -235,8 +235,8 @@ def _parsed_expression(
         [ibis.cases((field_rules[f"_rule__{n}"].notnull(), originals[n])) for n in rejecting],
         "string",
     )
-    judged = step.mutate(_rule=first_rule, _field=first_field, _text=bad_text)
-    return judged.drop("_fence", *texts), mapped
+    parsed = step.mutate(_rule=first_rule, _field=first_field, _text=bad_text)
+    return parsed.drop("_fence", *texts), mapped
 
 
 def text_name(canonical: str) -> str:
@@ -269,7 +269,8 @@ def ingest_source(
     run_id: str,
     as_of: dt.datetime,
 ) -> SourceLoad:
-    """Load one source into `_r<run>__stg_<source>` and its rejects into quarantine."""
+    """Parse and dedupe one source: its loaded rows (an expression that conform writes into
+    the entity's table) and its rejects in `_r<run>__quarantine_<source>`."""
     entity = ENTITIES[source.entity]
     raw_name = engine.run_table(run_id, f"raw_{source.name}")
     read = _read_raw(engine, project, source)
