@@ -79,10 +79,10 @@ class Parsed:
 
     SQL has no common-subexpression reuse: an intermediate value that a later expression
     reads three times is computed three times, and nesting multiplies that (the date-time
-    parser, written as one expression, was 245 kB of SQL and cost 2 µs a value). So a parser
-    is a list of steps; each step computes named columns from the input text and the columns
-    of earlier steps, and the caller evaluates one projection per step (`stage` puts the
-    steps of every column side by side). The last step names the column `value`.
+    parser, written as one expression, was 245 kB of SQL: 3.6 s on 3M values, 1.6 s in
+    steps). So a parser is a list of steps; each step computes named columns from the input
+    text and the columns of earlier steps, and the caller evaluates one projection per step
+    (`stage` puts the steps of every column side by side). The last step names `value`.
 
     The rule is a function so that it can be applied to the already computed value column.
     """

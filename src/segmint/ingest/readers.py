@@ -103,8 +103,8 @@ def read_csv_file(path: Path, encoding: str, delimiter: str) -> tuple[pa.Table, 
     # cores it is no slower than the threaded reader (whose bad-row callbacks queue for
     # the GIL). A threaded read then a single-threaded one for bad rows cost 1.9 s on 3M
     # rows; this costs 0.6 s.
-    def read() -> pa.Table:
-        return pacsv.read_csv(
+    try:
+        table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(
                 encoding=arrow_codec, use_threads=False, column_names=names, skip_rows=1
@@ -118,9 +118,6 @@ def read_csv_file(path: Path, encoding: str, delimiter: str) -> tuple[pa.Table, 
                 quoted_strings_can_be_null=False,
             ),
         )
-
-    try:
-        table = read()
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise SourceReadError(f"{path}: cannot be read as {codec} delimited text: {exc}") from exc
     bad_lines = np.array(sorted(n or 0 for n, _ in bad), dtype=np.int64)

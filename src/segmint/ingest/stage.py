@@ -309,8 +309,8 @@ def ingest_source(
     )
     valid = parsed.filter(parsed._rule.isnull())
     by_key_count = valid.group_by(key_columns).aggregate(_rows=ibis._.count())
-    repeated_keys = by_key_count.filter(by_key_count._rows > 1).select(*key_columns)
-    narrow = valid.semi_join(repeated_keys, key_columns)
+    repeating = by_key_count.filter(by_key_count._rows > 1).select(*key_columns)
+    narrow = valid.semi_join(repeating, key_columns)
     narrow = narrow.select(*position, *key_columns, *version, *content_columns)
     narrow = narrow.mutate(
         _copy=ibis.row_number().over(ibis.window(group_by=content_columns, order_by=position))
@@ -428,8 +428,8 @@ def ingest_source(
             f"source {source.name}: conservation broken: read {rows_read} rows but loaded "
             f"{rows_loaded} and quarantined {rows_quarantined}"
         )
-    repeated = marks.filter((marks._copy == 0) & (marks._key_rows > 1)).count()
-    stats = _field_stats(engine, parsed, repeated, mapped, entity, len(malformed))
+    repeated_rows = marks.filter((marks._copy == 0) & (marks._key_rows > 1)).count()
+    stats = _field_stats(engine, parsed, repeated_rows, mapped, entity, len(malformed))
     return SourceLoad(
         source=source.name,
         entity=entity.name,
@@ -447,7 +447,7 @@ def ingest_source(
 def _field_stats(
     engine: Engine,
     parsed: ir.Table,
-    repeated_keys: ir.IntegerScalar,
+    repeated_rows: ir.IntegerScalar,
     mapped: list[str],
     entity: Entity,
     malformed: int,
@@ -463,7 +463,7 @@ def _field_stats(
         ).sum()
         metrics[f"invalid__{name}"] = parsed[f"_rule__{name}"].notnull().sum()
     row = engine.to_pandas(parsed.aggregate(**metrics)).iloc[0]
-    repeated = engine.scalar(repeated_keys)
+    repeated = engine.scalar(repeated_rows)
     rows = int(row["rows"]) + malformed
     records = []
     for name in mapped:
