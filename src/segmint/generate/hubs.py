@@ -31,8 +31,10 @@ class HubRegistry:
 
     def __init__(self) -> None:
         self.hubs: list[Hub] = []
-        self._hub_hits: list[I64] = []
-        self._person_hits: list[I64] = []
+        # (hub ids, person ids) per call. One append per call: generator threads call `hit`
+        # concurrently, and two separate lists could pair one thread's hubs with another's
+        # persons (it made truth/hubs.csv differ between runs of the same seed).
+        self._hits: list[tuple[I64, I64]] = []
 
     def add(self, id_type: str, values: list[str], kind: str) -> I64:
         """Register hub values; returns their hub ids."""
@@ -45,16 +47,15 @@ class HubRegistry:
         hub = np.asarray(hub, np.int64)
         keep = hub >= 0
         if keep.any():
-            self._hub_hits.append(hub[keep])
-            self._person_hits.append(np.asarray(person, np.int64)[keep])
+            self._hits.append((hub[keep], np.asarray(person, np.int64)[keep]))
 
     def counts(self) -> tuple[I64, I64]:
         """Distinct persons and records per hub id."""
         n = len(self.hubs)
-        if not self._hub_hits:
+        if not self._hits:
             return np.zeros(n, np.int64), np.zeros(n, np.int64)
-        hubs = np.concatenate(self._hub_hits)
-        persons = np.concatenate(self._person_hits)
+        hubs = np.concatenate([h for h, _ in self._hits])
+        persons = np.concatenate([p for _, p in self._hits])
         records = np.bincount(hubs, minlength=n)
         pairs = np.unique(hubs * (int(persons.max()) + 1) + persons)
         distinct = np.bincount(pairs // (int(persons.max()) + 1), minlength=n)
