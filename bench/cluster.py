@@ -55,6 +55,7 @@ NUMERIC = (
     "miniprogram_share",
     "offline_share",
     "deal_event_share",
+    "research_share",
     "satisfaction_mean",
     "nps_latest",
 )

@@ -93,6 +93,7 @@ NULL_WITHOUT_SOURCE = (
     "top_category_share",
     "top_brand",
     "deal_event_share",
+    "research_share",
     "last_event_at",
     "campaign_response_rate",
     "preferred_contact_channel",

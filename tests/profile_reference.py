@@ -30,6 +30,15 @@ DEAL_EVENTS = (
     "Promotion Viewed",
     "Promotion Clicked",
 )
+# profile.research_events by default: Segment's product, search, cart and wishlist events
+RESEARCH_EVENTS = (
+    "Product Viewed",
+    "Product List Viewed",
+    "Products Searched",
+    "Product Added",
+    "Product Added to Wishlist",
+    "Cart Viewed",
+)
 FAR = dt.datetime(9999, 1, 1)
 
 
@@ -78,6 +87,7 @@ def reference_profiles(
     source_priority: list[str],
     window_days: int = 30,
     deal_events: tuple[str, ...] = DEAL_EVENTS,
+    research_days: int = 14,
 ) -> pd.DataFrame:
     """Every trait except the layer, one dict per customer, computed row by row."""
     ids = identity[identity["customer_id"].notna()][["source", "record_key", "customer_id"]]
@@ -247,6 +257,22 @@ def reference_profiles(
         named = [e["event"] for e in evs if _present(e["event"])]
         p["deal_event_share"] = (
             sum(name in deal_events for name in named) / len(named) if named else None
+        )
+        # an order is researched when a research event came between research_days and an
+        # hour before it; customers without research events have no share
+        looked = [_ts(e["timestamp"]) or FAR for e in evs if e["event"] in RESEARCH_EVENTS]
+        bought_at = [_ts(o["ordered_at"]) or FAR for o in orders.get(cid, [])]
+        p["research_share"] = (
+            sum(
+                any(
+                    at - dt.timedelta(days=research_days) <= t < at - dt.timedelta(hours=1)
+                    for t in looked
+                )
+                for at in bought_at
+            )
+            / len(bought_at)
+            if looked and bought_at
+            else None
         )
         if evs:
             stamps = [_ts(e["timestamp"]) for e in evs]

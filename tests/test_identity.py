@@ -327,9 +327,8 @@ def test_engine_placeholder_rule_agrees_with_the_reference_normalisers(engine: E
 def test_clusters_recover_the_planted_personas(company: tuple[Project, Path]) -> None:
     """The pipeline's clusters against the generator's six planted personas: the issue's
     floor (ARI >= 0.7 with k = the planted six) on the suite's one full generated run
-    (3,000 customers, seed 23). Measured at this commit: k = 6 (bootstrap stability),
-    ARI 0.722, NMI 0.763. Other companies are in docs/segments.md: k = 6 on all ten, but
-    ARI 0.686-0.699 on five and 0.602 on the smallest, so the floor is not met everywhere.
+    (3,000 customers, seed 23). Measured at this commit: k = 6 (prediction strength),
+    ARI 0.753, NMI 0.775. Other companies are in docs/segments.md.
     """
     project, out = company
     scores = project.evaluate_clusters(out / "truth").iloc[0]

@@ -11,7 +11,7 @@ Transform = Literal["none", "log1p", "rank", "cos24"]
 Fill = Literal["median", "zero"]
 Population = Literal["buyers", "members", "all"]
 FitOn = Literal["members", "population"]
-KRule = Literal["stability", "bic"]
+KRule = Literal["prediction_strength", "stability", "bic"]
 
 
 class _Strict(BaseModel):
@@ -71,6 +71,8 @@ def default_feature_sets() -> dict[str, list[ClusterFeature]]:
             _num("top_category_share"),
             _num("campaign_touches", "log1p"),
             _num("deal_event_share"),
+            # researching before buying is how a person shops, so it outlasts their lapse
+            _num("research_share"),
             _num("satisfaction_mean"),
             _num("nps_latest"),
             _cat("is_b2b"),
@@ -117,19 +119,31 @@ class ClusteringSettings(_Strict):
     k_min: int = Field(3, ge=2, le=30, description="Smallest number of clusters tried.")
     k_max: int = Field(8, ge=2, le=30, description="Largest number of clusters tried.")
     k_rule: KRule = Field(
-        "stability",
-        description="How k is chosen: stability (the k bootstrap refits reproduce best) or "
-        "bic (the lowest Gaussian-mixture BIC).",
+        "prediction_strength",
+        description="How k is chosen: prediction_strength (the largest k whose clusters "
+        "one half of the sample predicts in the other: median prediction strength at least "
+        "`strength_threshold`), stability (the largest k that bootstrap refits reproduce "
+        "about as well as the best) or bic (the lowest Gaussian-mixture BIC).",
+    )
+    strength_rounds: int = Field(
+        6, ge=1, le=50, description="Random half splits per k for prediction strength."
+    )
+    strength_threshold: float = Field(
+        0.78,
+        gt=0,
+        le=1,
+        description="k_rule prediction_strength: the largest k whose median prediction "
+        "strength over the splits reaches this is chosen (the strongest k when none does).",
     )
     scan_rounds: int = Field(
-        5, ge=2, le=50, description="Bootstrap refits per k for the stability criterion."
+        10, ge=2, le=50, description="Bootstrap refits per k for the stability criterion."
     )
     stability_tolerance: float = Field(
-        0.005,
+        0.01,
         ge=0,
         le=0.5,
-        description="k_rule stability: k within this of the most stable k are near-ties, "
-        "decided by the lowest BIC.",
+        description="k_rule stability: k whose median refit ARI is within this of the most "
+        "stable k are near-ties; the largest of them is chosen.",
     )
     sample_size: int = Field(
         50_000, ge=100, description="Customers pulled from the engine to fit on."

@@ -36,6 +36,16 @@ DEAL_EVENTS: tuple[str, ...] = (
     "Promotion Viewed",
     "Promotion Clicked",
 )
+# Segment's e-commerce spec names for browsing: looking at, searching for and shortlisting
+# products. Checkout events are left out: they belong to the purchase itself.
+RESEARCH_EVENTS: tuple[str, ...] = (
+    "Product Viewed",
+    "Product List Viewed",
+    "Products Searched",
+    "Product Added",
+    "Product Added to Wishlist",
+    "Cart Viewed",
+)
 
 
 class _Strict(BaseModel):
@@ -73,6 +83,16 @@ class ProfileSettings(_Strict):
         description="Event names (the events' `event` column) that show interest in deals; "
         "deal_event_share is their share of a customer's named events. Default: Segment's "
         "coupon and promotion events.",
+    )
+    research_events: list[str] = Field(
+        default_factory=lambda: list(RESEARCH_EVENTS),
+        description="Event names that count as researching a purchase; research_share is the "
+        "share of a customer's paid orders with one of them in the `research_days` before "
+        "(at least an hour before, so the purchase session itself does not count). Default: "
+        "Segment's product, search, cart and wishlist events.",
+    )
+    research_days: int = Field(
+        14, ge=1, le=90, description="How far before an order research counts (days)."
     )
     incremental: bool = Field(
         True,

@@ -743,6 +743,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "k_method.calinski_harabasz": {"en": "Calinski-Harabasz", "zh": "CH 指数"},
     "k_method.bic": {"en": "BIC", "zh": "BIC"},
     "k_method.stability": {"en": "bootstrap stability", "zh": "自助法稳定性"},
+    "k_method.prediction_strength": {"en": "prediction strength", "zh": "预测强度"},
     "k_method.fixed": {"en": "configuration", "zh": "配置指定"},
     "stability": {"en": "Stability", "zh": "稳定性"},
     "stability_note": {
@@ -776,10 +777,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "chosen": {"en": "chosen", "zh": "选定"},
     "k_stability": {"en": "Stability", "zh": "稳定性"},
     "k_stability_hint": {
-        "en": "Higher is better: mean ARI of bootstrap refits against the fit (0 to 1); the "
-        "most stable k decide, BIC breaks near-ties",
-        "zh": "越高越好：自助法重抽样拟合与原拟合的平均 ARI（0 到 1）；最稳定的 k 胜出，"
-        "相近时由 BIC 决定",
+        "en": "Higher is better: median ARI of bootstrap refits against the fit (0 to 1); "
+        "with k_rule stability, the largest k within the tolerance of the most stable wins",
+        "zh": "越高越好：自助法重抽样拟合与原拟合的 ARI 中位数（0 到 1）；稳定性规则下，"
+        "与最稳定者相差在容差内的最大 k 胜出",
+    },
+    "k_strength": {"en": "Prediction strength", "zh": "预测强度"},
+    "k_strength_hint": {
+        "en": "Higher is better: how well one half of the sample predicts the clusters of "
+        "the other (worst cluster, 0 to 1); the largest k at or above the threshold wins",
+        "zh": "越高越好：用一半样本的聚类预测另一半样本的聚类（取最差的类，0 到 1）；"
+        "达到阈值的最大 k 胜出",
     },
     "silhouette": {"en": "Silhouette", "zh": "轮廓系数"},
     "silhouette_hint": {
@@ -855,6 +863,7 @@ STRINGS: dict[str, dict[str, str]] = {
     # Persona needs (shares of 0..1)
     "need.discount_share": {"en": "orders with a discount", "zh": "折扣订单占比"},
     "need.deal_event_share": {"en": "coupon and promotion events", "zh": "领券/促销互动占比"},
+    "need.research_share": {"en": "orders researched beforehand", "zh": "购前浏览订单占比"},
     "need.campaign_response_rate": {"en": "campaign response rate", "zh": "营销响应率"},
     # Rule segments and overlap
     "section_rule_segments": {"en": "Rule segments and overlap", "zh": "规则分群与重叠"},

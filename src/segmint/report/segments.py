@@ -137,9 +137,15 @@ TRAIT_LABELS_ZH: dict[str, str] = {
     "miniprogram_share": "小程序订单占比",
     "offline_share": "门店订单占比",
     "deal_event_share": "领券/促销互动占比",
+    "research_share": "购前浏览订单占比",
 }
 #: Needs shown as bars (values that are shares of 0..1).
-SHARE_NEEDS: tuple[str, ...] = ("discount_share", "deal_event_share", "campaign_response_rate")
+SHARE_NEEDS: tuple[str, ...] = (
+    "discount_share",
+    "deal_event_share",
+    "research_share",
+    "campaign_response_rate",
+)
 
 
 def persona_rows(personas: pd.DataFrame) -> pd.DataFrame:
@@ -410,6 +416,7 @@ def _k_table(model: dict[str, Any], tr: Translate) -> Table:
                     sort=repr(k or 0.0),
                     tone="pass" if picked else None,
                 ),
+                num_cell(score.get("prediction_strength"), lambda v: fmt_num(v, 3)),
                 num_cell(score.get("stability"), lambda v: fmt_num(v, 3)),
                 num_cell(score.get("silhouette"), lambda v: fmt_num(v, 3)),
                 num_cell(score.get("calinski_harabasz"), lambda v: fmt_num(v, 1)),
@@ -419,6 +426,7 @@ def _k_table(model: dict[str, Any], tr: Translate) -> Table:
     return Table(
         columns=[
             Column(tr("k")),
+            Column(tr("k_strength"), numeric=True, title=tr("k_strength_hint")),
             Column(tr("k_stability"), numeric=True, title=tr("k_stability_hint")),
             Column(tr("silhouette"), numeric=True, title=tr("silhouette_hint")),
             Column(tr("calinski_harabasz"), numeric=True, title=tr("calinski_harabasz_hint")),

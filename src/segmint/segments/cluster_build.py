@@ -124,6 +124,8 @@ def build_clustering(
         k_rule=settings.k_rule,
         scan_rounds=settings.scan_rounds,
         stability_tolerance=settings.stability_tolerance,
+        strength_rounds=settings.strength_rounds,
+        strength_threshold=settings.strength_threshold,
         bootstrap_rounds=settings.bootstrap_rounds,
     )
     model.fitted_on = fitted_on

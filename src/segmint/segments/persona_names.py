@@ -35,6 +35,8 @@ NUMERIC_PHRASES: dict[tuple[str, str], tuple[str, str]] = {
     ("miniprogram_share", "+"): ("mini-program", "小程序"),
     ("offline_share", "+"): ("store-loyal", "门店常客"),
     ("deal_event_share", "+"): ("coupon-hunting", "爱领券"),
+    ("research_share", "+"): ("research-first", "先研究后购买"),
+    ("research_share", "-"): ("impulse", "冲动购买"),
     ("discount_share", "+"): ("deal-seeking", "爱优惠"),
     ("discount_share", "-"): ("full-price", "原价购买"),
     ("campaign_response_rate", "+"): ("campaign-responsive", "营销响应高"),

@@ -46,6 +46,7 @@ CARD_NUMERIC = (
     "online_share",
     "offline_share",
     "deal_event_share",
+    "research_share",
     "campaign_response_rate",
     "service_contacts",
     "satisfaction_mean",
@@ -55,6 +56,7 @@ CARD_NUMERIC = (
 NEEDS = (
     "discount_share",
     "deal_event_share",
+    "research_share",
     "price_index",
     "campaign_response_rate",
     "service_contacts",

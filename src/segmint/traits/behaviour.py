@@ -23,6 +23,8 @@ CHANNEL_SHARES: dict[str, str] = {
     "offline_share": "offline",
 }
 RESPONDED = ("opened", "clicked", "converted")
+# Research this close to an order is the purchase session itself, not research for it.
+RESEARCH_LEAD_HOURS = 1
 
 
 def local_time(ts: ir.TimestampValue, offset_hours: float) -> ir.TimestampValue:
@@ -144,6 +146,45 @@ def event_history(events: ir.Table, deal_events: Sequence[str]) -> ir.Table:
     return per.mutate(
         deal_event_share=ibis.ifelse(per._named > 0, share, ibis.null("float64"))
     ).drop("_named", "_deals")
+
+
+def research_history(
+    bought: ir.Table, events: ir.Table, research_events: Sequence[str], days: int
+) -> ir.Table:
+    """Per customer with research events: the share of paid orders researched beforehand.
+
+    An order counts as researched when one of `research_events` (product views, searches,
+    cart and wishlist adds) came between `days` days and an hour before it; the hour
+    leaves out the purchase session itself. One running maximum per customer over orders
+    and research events in time order finds each order's latest earlier research, so no
+    order is joined to every event. Customers without any research event get no row
+    (their share stays NULL: nothing is known of how they shop online).
+    """
+    browse = events.filter(events.event.isin(list(research_events)))
+    lead = ibis.interval(hours=RESEARCH_LEAD_HOURS)
+    seen = (browse.timestamp.cast("timestamp") + lead).cast("timestamp")
+    rows = ibis.union(
+        bought.select(
+            "customer_id",
+            _at=bought.ordered_at.cast("timestamp"),
+            _kind=ibis.literal(0),  # an order sorts before research shifted to its time
+            _seen=ibis.null("timestamp"),
+        ),
+        browse.select("customer_id", _at=seen, _kind=ibis.literal(1), _seen=seen),
+    )
+    window = ibis.window(group_by="customer_id", order_by=[rows._at, rows._kind], rows=(None, 0))
+    marked = rows.mutate(_latest=rows._seen.max().over(window))
+    orders = marked.filter(marked._kind == 0)
+    earliest = orders._at - ibis.interval(days=days) + lead
+    per = orders.group_by("customer_id").aggregate(
+        _orders=orders.count(), _researched=(orders._latest >= earliest).sum()
+    )
+    researchers = browse.select("customer_id").distinct()
+    per = per.join(researchers, "customer_id", how="semi")
+    return per.select(
+        "customer_id",
+        research_share=per._researched.fill_null(0).cast("float64") / per._orders.cast("float64"),
+    )
 
 
 def service_history(tickets: ir.Table) -> ir.Table:

@@ -146,6 +146,14 @@ TRAITS: tuple[Trait, ...] = (
         "internal",
         "Share of named events that are deal events (profile.deal_events); null without any.",
     ),
+    _t(
+        "research_share",
+        "float64",
+        "engagement",
+        "internal",
+        "Share of paid orders with a research event (profile.research_events) in the "
+        "research_days to an hour before; null without any research event.",
+    ),
     _t("last_event_at", "timestamp", "engagement", "internal", "Latest behaviour event."),
     _t("interactions_recent", "int64", "engagement", "internal", "Events in the last window."),
     _t("interactions_prior", "int64", "engagement", "internal", "Events in the window before."),

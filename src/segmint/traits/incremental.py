@@ -91,6 +91,6 @@ def settings_hash(settings: ProfileSettings, inputs: ProfileInputs, rfm_bins: in
         "profile": settings.model_dump(mode="json", exclude={"incremental"}),
         "schemas": {n: {c: str(t) for c, t in s.items()} for n, s in sorted(schemas.items())},
         "rfm_bins": rfm_bins,
-        "version": 2,  # bump when the state's columns or meaning change
+        "version": 3,  # bump when the state's columns or meaning change
     }
     return json_digest(document)

@@ -125,6 +125,11 @@ def history_state(
     events = _until(inputs.with_ids("events", only), "timestamp", as_of)
     if events is not None:
         parts.append((behaviour.event_history(events, settings.deal_events), "_first_event_at"))
+        if bought is not None:
+            research = behaviour.research_history(
+                bought, events, settings.research_events, settings.research_days
+            )
+            parts.append((research, None))
         moments.append(events.select("customer_id", at=events.timestamp))
     tickets = _until(inputs.with_ids("service_interactions", only), "opened_at", as_of)
     if tickets is not None:
