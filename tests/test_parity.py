@@ -1,4 +1,8 @@
-"""The same pipeline on DuckDB and on Spark (local[2]) gives the same tables, row for row."""
+"""The same pipeline on DuckDB and on Spark (local[2]) gives the same tables, row for row.
+
+That Spark's tables outlive the process (`segmint run`, then `segmint export`) is tested in
+test_parity_cli.py.
+"""
 
 from __future__ import annotations
 
@@ -81,33 +85,3 @@ def test_duckdb_and_spark_publish_identical_tables(tmp_path: Path) -> None:
         left, right = duck.table(table, role="admin"), spark.table(table, role="admin")
         assert list(left.columns) == list(right.columns), table
         assert len(left) == len(right), table
-
-
-def test_spark_tables_outlive_the_process(tmp_path: Path) -> None:
-    """`segmint run` and `segmint export` are separate processes: the metastore keeps tables."""
-    import subprocess
-    import sys
-
-    project = write_mini_project(
-        tmp_path / "p", engine={"engine": "spark", "master": "local[1]", "database": "cli"}
-    )
-    cli = [sys.executable, "-m", "segmint.cli", "--debug"]
-    run = subprocess.run(
-        [*cli, "run", str(project), "--no-report", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    out = tmp_path / "rfm.csv"
-    export = subprocess.run(
-        [*cli, "export", str(project), "rfm", "--format", "csv", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert export.returncode == 0, export.stderr[-2000:]
-    assert len(pd.read_csv(out)) == 3
-    assert (tmp_path / "p" / "spark-metastore" / "metastore_db").is_dir()
