@@ -11,8 +11,8 @@ file. Each side runs in its own process, timed from reading the table to the wri
 peak RSS comes from the operating system (resource usage of the child):
 
 - `segmint`: `build_clustering` with the default settings (sample of 50,000 members, k
-  scanned over 3–8 by bootstrap stability (5 refits per k) / silhouette / Calinski-Harabasz /
-  GMM BIC, no bootstrap of the chosen k), then `customer_clusters`
+  scanned over 3–8 by prediction strength (6 split halves per k) / silhouette /
+  Calinski-Harabasz / GMM BIC, no bootstrap of the chosen k), then `customer_clusters`
   for every customer materialised inside DuckDB, and the persona cards.
 - `pandas-sklearn`: the whole table into pandas, the same transforms, StandardScaler,
   MiniBatchKMeans fit on all rows with segmint's chosen k only (no k scan), predict all.
