@@ -33,6 +33,13 @@ chromium:
 demo: install
 	$(BIN)/segmint generate --customers $(DEMO_CUSTOMERS) --seed 7 --out $(DEMO_DIR)/data
 	$(BIN)/segmint run $(DEMO_DIR)/data/segmint.yml --report $(DEMO_DIR)/report.html
+	@# generated data carries ground truth: score identity and clusters on it, and write the
+	@# report again (English and Chinese) with those scores in it
+	$(BIN)/segmint identity evaluate $(DEMO_DIR)/data/segmint.yml --truth $(DEMO_DIR)/data/truth/records.csv
+	$(BIN)/segmint segments evaluate $(DEMO_DIR)/data/segmint.yml --truth $(DEMO_DIR)/data/truth
+	$(BIN)/segmint report $(DEMO_DIR)/data/segmint.yml --out $(DEMO_DIR)/report.html
+	$(BIN)/segmint report $(DEMO_DIR)/data/segmint.yml --out $(DEMO_DIR)/report_zh.html --lang zh
+	@echo "results: warehouse $(DEMO_DIR)/data/warehouse.duckdb; reports $(DEMO_DIR)/report.html (English), $(DEMO_DIR)/report_zh.html (中文)"
 
 lint: install
 	$(BIN)/ruff check src tests bench

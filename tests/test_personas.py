@@ -89,6 +89,18 @@ def test_names_are_deterministic_in_english_and_chinese() -> None:
     assert unique_names([("a", "甲"), ("a", "甲")]) == [("a", "甲"), ("a (2)", "甲（2）")]
 
 
+def test_a_spend_phrase_the_spend_share_contradicts_is_left_out() -> None:
+    """Effects are on the log scale (the typical member); the spend index is the mean. A
+    cluster of many moderate spenders is "high spend" only if it also holds its share."""
+    traits = [Trait("monetary_365d", 0.9), Trait("discount_share", -0.8), Trait("aov", 0.6)]
+    assert persona_name(traits)[0] == "high spend, full-price, high-ticket"
+    assert persona_name(traits, spend_index=1.4)[0] == "high spend, full-price, high-ticket"
+    assert persona_name(traits, spend_index=0.2)[0] == "full-price, high-ticket"
+    low = [Trait("monetary_365d", -1.5)]
+    assert persona_name(low, spend_index=0.1) == ("low spend", "低消费人群")
+    assert persona_name(low, spend_index=1.2) == ("mainstream customers", "大众客群")
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [

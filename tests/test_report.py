@@ -312,7 +312,7 @@ LAYERS = [
     ("high_value", "High value", "高价值", 3_900, 2_310_400.0),
     ("churn_warning", "Churn warning", "流失预警", 1_400, 310_200.0),
     ("potential", "Potential", "潜力", 6_100, 1_220_100.0),
-    ("basic", "Basic", "基础", 9_050, 418_522.85),
+    ("basic", "Basic", "基础", 10_050, 418_522.85),  # buyers: the RFM customers
     ("_no_purchase", None, None, 1_000, 0.0),
 ]
 TAGS = [
@@ -501,6 +501,24 @@ def report_html() -> str:
 # ---------------------------------------------------------------------------------------------
 # The full report
 # ---------------------------------------------------------------------------------------------
+
+
+def test_summary_counts_everyone_profiled_and_revenue_per_buyer(report_html: str) -> None:
+    """Customers are all profiled (the value layers, no purchase yet included); RFM revenue
+    is over the buyers, so the per-head figure is per buyer."""
+    part = report_html[report_html.index('id="summary"') : report_html.index('id="run"')]
+    kpis = re.findall(
+        r'<div class="label">([^<]+)</div>\s*<div class="value">([^<]+)</div>\s*'
+        r'(?:<div class="sub">([^<]*)</div>)?',
+        part,
+    )
+    cards = {label: (value, note) for label, value, note in kpis}
+    everyone = sum(row[3] for row in LAYERS)
+    buyers = sum(s[1] for s in SEGMENTS)  # the RFM customers
+    revenue = sum(s[2] for s in SEGMENTS)
+    assert cards["Customers"][0] == fmt_int(everyone)
+    assert cards["Customers"][1].startswith(f"{fmt_int(buyers)} with a paid order · from ")
+    assert cards["Revenue"][1] == f"{fmt_money(revenue / buyers)} per buyer"
 
 
 def test_report_is_balanced_html(report_html: str) -> None:
@@ -1134,6 +1152,17 @@ def test_chart_edge_cases() -> None:
     assert_sound_svg(empty, "bar", 0)
     zeros = charts.histogram([0, 1], [1, 2], [0, 0], title="zeros")
     assert_sound_svg(zeros, "histogram", 2)
+    hours = charts.histogram(
+        list(range(24)),
+        list(range(1, 25)),
+        [0.0] * 20 + [0.1, 0.3, 0.4, 0.2],
+        title="hours",
+        value_format=lambda v: f"{v:.0%}",
+        label_top=3,
+    )
+    assert_sound_svg(hours, "histogram", 24)
+    printed = re.findall(r'class="value-label"[^>]*>([^<]*)<', hours)
+    assert sorted(printed) == ["20%", "30%", "40%"]  # not twenty "0%"
     one = charts.bar_chart(["only"], [42], title="one", value_format=fmt_int)
     assert_sound_svg(one, "bar", 1)
     assert ">42</text>" in one

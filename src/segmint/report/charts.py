@@ -797,11 +797,13 @@ def histogram(
     chart_id: str | None = None,
     empty_text: str = "No data",
     show_title: bool = True,
+    label_top: int | None = None,
 ) -> str:
     """Vertical histogram: one bar per bin, drawn side by side at equal width.
 
     Bin edges label the x axis (thinned out when they would overlap); counts are printed above
-    bars wide enough to hold them and are always in each bar's tooltip.
+    bars wide enough to hold them (only the `label_top` highest, when given) and are always in
+    each bar's tooltip.
 
     Args:
         bin_starts: Lower edge of each bin.
@@ -818,6 +820,8 @@ def histogram(
         chart_id: ``id`` of the root element.
         empty_text: Shown when there are no bins.
         show_title: Draw the title above the chart (it is always in the ``<title>``).
+        label_top: Print the values of this many highest bars only (ties by position);
+            the others are in their tooltips.
 
     Returns:
         The ``<svg data-chart="histogram">`` element as a string.
@@ -835,6 +839,10 @@ def histogram(
     svg = _Svg("histogram", title, width, chart_id)
     count = len(numbers)
     texts = [value_format(v) if v is not None else MISSING for v in numbers]
+    labelled = set(range(count))
+    if label_top is not None:
+        present = [(-v, i) for i, v in enumerate(numbers) if v is not None]
+        labelled = {i for _, i in sorted(present)[:label_top]}
     lo, hi = _value_domain(numbers)
     lo, hi, ticks = nice_ticks(lo, hi, 4)
     tick_texts = [fmt_compact(t) for t in ticks]
@@ -892,6 +900,8 @@ def histogram(
             tooltip=f"{edge_text}: {text}",
         )
         below = number is not None and number < 0
+        if index not in labelled:
+            continue
         if label_mode == "flat":
             svg.text(
                 x + step / 2,

@@ -150,7 +150,7 @@ SHARE_NEEDS: tuple[str, ...] = (
 
 def persona_rows(personas: pd.DataFrame) -> pd.DataFrame:
     """``segment_personas`` as published by the clustering (persona_en, customers, effects,
-    lifts, needs as a mapping, top active hours) in the report's card shape (name_en, size,
+    lifts, needs as a mapping, active hours) in the report's card shape (name_en, size,
     traits, needs as shares, 24 hourly shares, price_sensitivity)."""
     rows = []
     for row in frame_rows(personas):
@@ -601,6 +601,7 @@ def _hours(hours: Any, slug: str, tr: Translate) -> str:
         chart_id=f"chart-hours-{slug}",
         empty_text=tr("no_data"),
         show_title=False,
+        label_top=3,
     )
 
 

@@ -63,24 +63,31 @@ def summary_section(
     read = _sum(s.get("rows_read") for s in sources)
     loaded = _sum(s.get("rows_loaded") for s in sources)
     quarantined = _sum(s.get("rows_quarantined") for s in sources)
-    customers = data.rfm_summary.get("customers", data.identity.get("customers"))
+    # Customers are everyone profiled at the as-of time (the value layers, "no purchase yet"
+    # included); RFM and revenue cover the buyers among them.
+    buyers = as_float(data.rfm_summary.get("customers"))
+    layered = [as_float(r.get("customers")) for r in frame_rows(data.layers)]
+    customers = (
+        sum(n or 0.0 for n in layered)
+        if layered
+        else as_float(data.identity.get("customers")) or buyers
+    )
     revenue = data.rfm_summary.get("revenue")
     passed, failed = quality["passed"], quality["failed"]
     top = segments["top"]
     records = as_float(data.identity.get("records"))
-    per_customer = ratio(revenue, customers)
+    per_buyer = ratio(revenue, buyers)
+    customer_notes = []
+    if buyers is not None and customers is not None and buyers != customers:
+        customer_notes.append(tr("kpi_customers_buyers", buyers=fmt_int(buyers)))
+    if records is not None:
+        customer_notes.append(tr("kpi_customers_note", records=fmt_int(records)))
     kpis = [
-        Kpi(
-            tr("kpi_customers"),
-            fmt_int(customers),
-            tr("kpi_customers_note", records=fmt_int(records)) if records is not None else "",
-        ),
+        Kpi(tr("kpi_customers"), fmt_int(customers), " · ".join(customer_notes)),
         Kpi(
             tr("kpi_revenue"),
             fmt_money(revenue),
-            tr("kpi_revenue_note", value=fmt_money(per_customer))
-            if per_customer is not None
-            else "",
+            tr("kpi_revenue_note", value=fmt_money(per_buyer)) if per_buyer is not None else "",
         ),
         Kpi(
             tr("kpi_rows_loaded"),

@@ -120,13 +120,29 @@ def _says_again(phrase: tuple[str, str], chosen: list[tuple[str, str]]) -> bool:
     return any(phrase[0] in group and used & group for group in SAME_MEANING)
 
 
-def persona_name(traits: list[Trait]) -> tuple[str, str]:
+# Spend traits whose effect (on the model's log / rank scale: the typical member) can
+# disagree with the cluster's share of spend (the mean, which a few heavy spenders elsewhere
+# dominate). A name that says "high spend" over a revenue index below 1 misleads.
+SPEND_COLUMNS = frozenset({"monetary_365d", "monetary"})
+
+
+def _contradicted(trait: Trait, spend_index: float | None) -> bool:
+    if spend_index is None or trait.level is not None or trait.column not in SPEND_COLUMNS:
+        return False
+    return spend_index < 1.0 if trait.effect > 0 else spend_index > 1.0
+
+
+def persona_name(traits: list[Trait], spend_index: float | None = None) -> tuple[str, str]:
     """(English, Chinese) name from the strongest phrased traits; 'mainstream customers'
-    when none stands out."""
+    when none stands out.
+
+    `spend_index` (the cluster's share of spend over its share of customers) vetoes a spend
+    phrase it contradicts: no "high spend" below 1, no "low spend" above 1.
+    """
     ordered = sorted(traits, key=lambda t: (-abs(t.effect), t.column, t.level or ""))
     phrases: list[tuple[str, str]] = []
     for trait in ordered:
-        phrase = _phrase(trait)
+        phrase = None if _contradicted(trait, spend_index) else _phrase(trait)
         if phrase is not None and phrase not in phrases and not _says_again(phrase, phrases):
             phrases.append(phrase)
         if len(phrases) == MAX_PHRASES:

@@ -318,13 +318,15 @@ def persona_cards(
                 ],
                 active_hours=[
                     {"hour": str(r.level), "share": round(float(r.n) / n, 4)}
-                    for r in hours.head(3).itertuples()
+                    for r in hours.itertuples()
                 ],
                 needs={k: means.get(k) for k in NEEDS if k in means},
                 representative=rep.drop(columns="cluster").iloc[0].to_dict() if len(rep) else {},
             )
         )
-        cards[-1].persona_en, cards[-1].persona_zh = persona_name(traits)
+        cards[-1].persona_en, cards[-1].persona_zh = persona_name(
+            traits, value_index if value is not None else None
+        )
     for card, (en, zh) in zip(
         cards, unique_names([(c.persona_en, c.persona_zh) for c in cards]), strict=True
     ):
