@@ -104,6 +104,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "stage.features": {"en": "Features", "zh": "特征计算"},
     "stage.rfm": {"en": "RFM", "zh": "RFM 计算"},
     "stage.profile": {"en": "Profiles", "zh": "客户画像"},
+    "stage.predict": {"en": "Predictions", "zh": "预测模型"},
     "stage.tags": {"en": "Tags", "zh": "标签"},
     "stage.conform": {"en": "Conform", "zh": "规整"},
     "stage.segments": {"en": "Segments", "zh": "客户分群"},
