@@ -413,6 +413,16 @@ def test_report_without_segment_tables_says_so() -> None:
     assert set(charts_by_id(page)) == set(EXPECTED_CHARTS)
 
 
+def test_first_run_migration_says_it_needs_a_second_run() -> None:
+    """The pipeline publishes an empty segment_migration on a project's first run."""
+    data = full_report_data()
+    first = replace(data, segment_migration=data.segment_migration.iloc[0:0])
+    for lang in ("en", "zh"):
+        part = section(render_report(replace(first, lang=lang)), "migration")
+        assert t("migration_first_run", lang) in part
+        assert t("migration_note", lang, a="—", b="—") not in part
+
+
 # ---------------------------------------------------------------------------------------------
 # The rendered sections
 # ---------------------------------------------------------------------------------------------

@@ -910,6 +910,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Where the members of each segment in run {a} are in run {b}.",
         "zh": "运行 {a} 中各分群的成员在运行 {b} 中的去向。",
     },
+    "migration_first_run": {
+        "en": "Migration compares two runs; this warehouse has one so far. Run the project "
+        "again (for instance next week, or now with an earlier --as-of first) to see who moved.",
+        "zh": "分群迁移需要比较两次运行，目前只有一次。再次运行项目（例如下周，或先用更早的 "
+        "--as-of 运行一次）即可看到客户的迁移。",
+    },
     "migration_none": {"en": "Not in a segment", "zh": "不在任何分群"},
     "run_label": {"en": "Run {run}", "zh": "运行 {run}"},
     "migration_tip": {

@@ -834,7 +834,9 @@ def migration_section(data: ReportData, tr: Translate) -> dict[str, Any]:
     )
     return {
         "missing": False,
-        "note": tr("migration_note", a=from_run or MISSING, b=to_run or MISSING),
+        "note": tr("migration_note", a=from_run, b=to_run)
+        if from_run and to_run
+        else tr("migration_first_run"),
         "kpis": [
             Kpi(
                 tr(f"migration_{key}"),
