@@ -561,3 +561,15 @@ def test_rfm_summary_collapses_same_day_purchases_and_stops_at_as_of() -> None:
     }
     with pytest.raises(FitError, match="Required column 'when' missing"):
         rfm_summary(tx, "id", "when", as_of="2024-02-01")
+
+
+def test_a_minimum_at_rounding_precision_counts_as_converged() -> None:
+    """The Newton decrement, not the raw gradient, decides at the rounding floor."""
+    from segmint.predict.clv.base import _at_precision
+
+    hess = np.diag([2.0, 50.0])
+    assert _at_precision(4.0, np.array([2.5e-7, 1e-8]), hess)  # decrement ~1.6e-14
+    assert not _at_precision(4.0, np.array([1e-3, 0.0]), hess)  # 2.5e-7: still descending
+    assert not _at_precision(4.0, np.array([1e-9, 0.0]), np.diag([1.0, -1.0]))  # saddle
+    assert not _at_precision(4.0, np.array([1e-9, 0.0]), None)
+    assert not _at_precision(float("inf"), np.array([1e-9, 0.0]), hess)
