@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 DEMO_CUSTOMERS ?= 10000
+# the demo's first run: a month before the generated data's as-of time (2026-11-01)
+DEMO_FIRST_AS_OF ?= 2026-10-01
 UV_VERSION := 0.13.9
 
 .PHONY: demo test lint format bench install java chromium clean lock
@@ -32,6 +34,9 @@ chromium:
 
 demo: install
 	$(BIN)/segmint generate --customers $(DEMO_CUSTOMERS) --seed 7 --out $(DEMO_DIR)/data
+	@# a run a month before the data's as-of time first, so the report shows how customers
+	@# moved between segments from one run to the next (the migration Sankey)
+	$(BIN)/segmint run $(DEMO_DIR)/data/segmint.yml --as-of $(DEMO_FIRST_AS_OF) --no-report
 	$(BIN)/segmint run $(DEMO_DIR)/data/segmint.yml --report $(DEMO_DIR)/report.html
 	@# generated data carries ground truth: score identity and clusters on it, and write the
 	@# report again (English and Chinese) with those scores in it
