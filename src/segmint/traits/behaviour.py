@@ -174,13 +174,15 @@ def research_history(
     )
     window = ibis.window(group_by="customer_id", order_by=[rows._at, rows._kind], rows=(None, 0))
     marked = rows.mutate(_latest=rows._seen.max().over(window))
-    orders = marked.filter(marked._kind == 0)
-    earliest = orders._at - ibis.interval(days=days) + lead
-    per = orders.group_by("customer_id").aggregate(
-        _orders=orders.count(), _researched=(orders._latest >= earliest).sum()
+    is_order = marked._kind == 0
+    earliest = marked._at - ibis.interval(days=days) + lead
+    # one pass over the marked rows: orders, researched orders and research events each
+    per = marked.group_by("customer_id").aggregate(
+        _orders=is_order.cast("int64").sum(),
+        _researched=(is_order & (marked._latest >= earliest)).cast("int64").sum(),
+        _research=(marked._kind == 1).cast("int64").sum(),
     )
-    researchers = browse.select("customer_id").distinct()
-    per = per.join(researchers, "customer_id", how="semi")
+    per = per.filter((per._orders > 0) & (per._research > 0))
     return per.select(
         "customer_id",
         research_share=per._researched.fill_null(0).cast("float64") / per._orders.cast("float64"),
